@@ -1,0 +1,54 @@
+"""The SQLAlchemy side of the unit of work, shared by every app's infra."""
+
+from abc import abstractmethod
+from types import TracebackType
+from typing import Self
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from common.unit_of_work import UnitOfWork
+
+
+class SqlAlchemyUnitOfWork(UnitOfWork):
+    """Opens a session on enter; rolls back what was not committed and closes it on exit.
+
+    Subclasses build their repositories on the session in ``_bind``.
+    """
+
+    def __init__(self, session_factory: sessionmaker[Session]) -> None:
+        self._session_factory = session_factory
+        self._session: Session | None = None
+
+    def __enter__(self) -> Self:
+        self._session = self._session_factory()
+        self._bind(self._session)
+        return super().__enter__()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        try:
+            super().__exit__(exc_type, exc, tb)
+        finally:
+            assert self._session is not None
+            self._session.close()
+            self._session = None
+
+    @abstractmethod
+    def _bind(self, session: Session) -> None:
+        """Create this unit of work's repositories on ``session``."""
+
+    @property
+    def session(self) -> Session:
+        if self._session is None:
+            raise RuntimeError("use the unit of work in a 'with' block")
+        return self._session
+
+    def commit(self) -> None:
+        self.session.commit()
+
+    def rollback(self) -> None:
+        self.session.rollback()

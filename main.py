@@ -1,0 +1,102 @@
+"""The application factory, and ``python main.py``: migrate, then serve."""
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import uvicorn
+from alembic import command
+from alembic.config import Config
+from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
+from starlette.concurrency import run_in_threadpool
+
+from common.log import configure_logging
+from common.operations import router as operations_router
+from config import Settings, load_settings
+from containers import Container
+from middlewares.activity_log import ActivityLogMiddleware
+from middlewares.body_limit import BodySizeLimitMiddleware
+from middlewares.error_handlers import register_error_handlers
+from middlewares.request_context import RequestContextMiddleware
+from user.application.user_service import AdminBootstrap
+from user.interface.router import router as user_router
+
+logger = logging.getLogger(__name__)
+
+PROJECT_ROOT = Path(__file__).resolve().parent
+DESCRIPTION = """
+Keep "Today I Learned" notes: sign up, log in with the OAuth2 password flow
+(**Authorize** above: the username is your email), then write notes with a
+learning date and tags.
+"""
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the app. Never migrates: run ``alembic upgrade head`` first (``python main.py`` does)."""
+    settings = settings or load_settings()
+    configure_logging(settings.log_level)
+    container = Container(settings=settings)
+
+    app = FastAPIOffline(
+        title="TIL Notes",
+        version="1.0.0",
+        description=DESCRIPTION,
+        lifespan=_lifespan,
+        swagger_ui_parameters={"persistAuthorization": True},
+    )
+    app.state.container = container
+    app.include_router(user_router)
+    app.include_router(operations_router)
+    register_error_handlers(app)
+    # Added innermost first: the request context wraps everything.
+    app.add_middleware(BodySizeLimitMiddleware)
+    app.add_middleware(ActivityLogMiddleware)
+    app.add_middleware(RequestContextMiddleware)
+    return app
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    container: Container = app.state.container
+    settings: Settings = container.settings()
+    if settings.first_admin_email and settings.first_admin_password:
+        outcome = await run_in_threadpool(
+            container.user_service().ensure_admin,
+            email=settings.first_admin_email,
+            password=settings.first_admin_password.get_secret_value(),
+            name=settings.first_admin_name or "Administrator",
+        )
+        log = logger.warning if outcome is AdminBootstrap.NOT_ADMIN else logger.info
+        log("first admin %s: %s", settings.first_admin_email, outcome.value)
+    try:
+        yield
+    finally:
+        container.engine().dispose()
+
+
+def upgrade_database(database_url: str) -> None:
+    """``alembic upgrade head`` on ``database_url``."""
+    config = Config(str(PROJECT_ROOT / "alembic.ini"))
+    config.set_main_option("script_location", str(PROJECT_ROOT / "migrations"))
+    config.attributes["database_url"] = database_url
+    config.attributes["configure_logging"] = False
+    command.upgrade(config, "head")
+
+
+def main() -> None:
+    settings = load_settings()
+    configure_logging(settings.log_level)
+    upgrade_database(settings.sqlalchemy_url)
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_config=None,
+        access_log=False,
+    )
+
+
+if __name__ == "__main__":
+    main()

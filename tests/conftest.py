@@ -1,0 +1,76 @@
+"""Fixtures for every tier.
+
+Database-backed tests run on SQLite always and on MariaDB when
+``TEST_DATABASE_URL`` is set (``.ci/run`` sets it and ``TEST_REQUIRE_SERVICES=1``,
+so there a missing server fails instead of skipping).
+"""
+
+import os
+from collections.abc import Iterator
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from database.engine import build_engine, build_session_factory
+from main import create_app
+from tests.support import make_settings, migrate, service_missing
+
+BACKENDS = ["sqlite", pytest.param("mariadb", marks=pytest.mark.mariadb)]
+
+
+@pytest.fixture(scope="session")
+def sqlite_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    url = f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'til.db'}"
+    migrate(url)
+    return url
+
+
+@pytest.fixture(scope="session")
+def mariadb_url() -> str:
+    url = os.environ.get("TEST_DATABASE_URL")
+    if not url:
+        service_missing("TEST_DATABASE_URL is not set: MariaDB tests need a MySQL/MariaDB server")
+    assert url is not None
+    probe = create_engine(url, connect_args={"connect_timeout": 3})
+    try:
+        with probe.connect() as connection:
+            connection.execute(text("SELECT 1"))
+    except OperationalError as error:
+        service_missing(f"TEST_DATABASE_URL does not answer: {error.orig}")
+    finally:
+        probe.dispose()
+    migrate(url)
+    return url
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def database_url(request: pytest.FixtureRequest) -> str:
+    """A migrated database: SQLite, then MariaDB."""
+    return request.getfixturevalue(f"{request.param}_url")
+
+
+@pytest.fixture(scope="session")
+def engine(database_url: str) -> Iterator[Engine]:
+    engine = build_engine(database_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def session_factory(engine: Engine) -> sessionmaker[Session]:
+    return build_session_factory(engine)
+
+
+@pytest.fixture(scope="session")
+def app(database_url: str) -> FastAPI:
+    return create_app(make_settings(database_url))
+
+
+@pytest.fixture
+def client(app: FastAPI) -> Iterator[TestClient]:
+    with TestClient(app) as test_client:
+        yield test_client

@@ -1,0 +1,54 @@
+"""What the user service needs from the outside world, as abstract ports."""
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from datetime import datetime
+
+from common.unit_of_work import UnitOfWork
+from user.domain.repository import LoginThrottleRepository, UserRepository
+
+
+class UserUnitOfWork(UnitOfWork):
+    users: UserRepository
+    login_throttles: LoginThrottleRepository
+
+
+@dataclass(frozen=True, slots=True)
+class PasswordCheck:
+    valid: bool
+    # A new hash when the stored one uses an older scheme or weaker parameters.
+    upgraded_hash: str | None = None
+
+
+class PasswordHasher(ABC):
+    @abstractmethod
+    def hash(self, password: str) -> str: ...
+
+    @abstractmethod
+    def verify(self, password: str, password_hash: str) -> PasswordCheck: ...
+
+    @abstractmethod
+    def dummy_verify(self, password: str) -> None:
+        """Spend the time of a real verification, so an unknown email and a
+        wrong password cannot be told apart by timing."""
+
+
+@dataclass(frozen=True, slots=True)
+class AccessToken:
+    token: str
+    expires_in: int  # seconds
+
+
+@dataclass(frozen=True, slots=True)
+class TokenClaims:
+    subject: str
+    version: int
+
+
+class TokenIssuer(ABC):
+    @abstractmethod
+    def issue(self, *, subject: str, version: int, now: datetime) -> AccessToken: ...
+
+    @abstractmethod
+    def decode(self, token: str) -> TokenClaims:
+        """The claims of a valid token; ``InvalidToken`` for anything else."""

@@ -1,0 +1,35 @@
+"""Errors of the user app, each a subclass of the shared hierarchy."""
+
+from common.errors import Conflict, Forbidden, InvalidInput, NotFound, Throttled, Unauthenticated
+
+
+class InvalidUserInput(InvalidInput):
+    pass
+
+
+class UserNotFound(NotFound):
+    message = "User not found"
+
+
+class EmailAlreadyRegistered(Conflict):
+    message = "Email already registered"
+
+
+class InvalidCredentials(Unauthenticated):
+    message = "Incorrect email or password"
+
+
+class InvalidToken(Unauthenticated):
+    message = "Could not validate credentials"
+
+
+class NotAllowed(Forbidden):
+    message = "Not allowed"
+
+
+class WrongCurrentPassword(Forbidden):
+    message = "current_password is missing or wrong"
+
+
+class LoginThrottled(Throttled):
+    message = "Too many failed logins; try again later"

@@ -1,0 +1,37 @@
+"""The failed-login throttle's rule (pure Python)."""
+
+import math
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+
+@dataclass(frozen=True, slots=True)
+class LoginThrottlePolicy:
+    """After ``max_failures`` consecutive failures an email is locked for ``lockout``."""
+
+    max_failures: int
+    lockout: timedelta
+
+
+@dataclass(kw_only=True)
+class LoginThrottle:
+    """Consecutive failed logins for one email key."""
+
+    email_key: str
+    failures: int = 0
+    locked_until: datetime | None = None
+
+    def retry_after(self, now: datetime) -> int | None:
+        """Seconds until the next attempt is allowed, or ``None`` if it is allowed now."""
+        if self.locked_until is None or self.locked_until <= now:
+            return None
+        return max(1, math.ceil((self.locked_until - now).total_seconds()))
+
+    def register_failure(self, *, now: datetime, policy: LoginThrottlePolicy) -> None:
+        if self.locked_until is not None and self.locked_until <= now:
+            # The lockout has run out: the next run of failures starts from zero.
+            self.failures = 0
+            self.locked_until = None
+        self.failures += 1
+        if self.failures >= policy.max_failures:
+            self.locked_until = now + policy.lockout

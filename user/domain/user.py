@@ -1,0 +1,74 @@
+"""The user entity and its value rules (pure Python)."""
+
+import enum
+from dataclasses import dataclass
+from datetime import datetime
+
+from user.domain.errors import InvalidUserInput
+
+NAME_MIN_LENGTH = 2
+NAME_MAX_LENGTH = 32
+PASSWORD_MIN_LENGTH = 8
+PASSWORD_MAX_LENGTH = 64
+EMAIL_MAX_LENGTH = 254
+
+
+class Role(enum.StrEnum):
+    USER = "USER"
+    ADMIN = "ADMIN"
+
+
+def email_key(email: str) -> str:
+    """The form of an address that uniqueness and login compare: case-insensitive."""
+    return email.strip().lower()
+
+
+def check_name(name: str) -> str:
+    if not NAME_MIN_LENGTH <= len(name) <= NAME_MAX_LENGTH:
+        raise InvalidUserInput(f"name must be {NAME_MIN_LENGTH} to {NAME_MAX_LENGTH} characters")
+    if not name.strip() or any(not character.isprintable() for character in name):
+        raise InvalidUserInput("name must be printable and not blank")
+    return name
+
+
+def check_password(password: str) -> str:
+    """Lengths are counted in characters: any 8..64-character password works."""
+    if not PASSWORD_MIN_LENGTH <= len(password) <= PASSWORD_MAX_LENGTH:
+        raise InvalidUserInput(f"password must be {PASSWORD_MIN_LENGTH} to {PASSWORD_MAX_LENGTH} characters")
+    if "\x00" in password:
+        raise InvalidUserInput("password must not contain NUL characters")
+    return password
+
+
+@dataclass(kw_only=True)
+class User:
+    id: str
+    name: str
+    email: str
+    password_hash: str
+    role: Role
+    created_at: datetime
+    updated_at: datetime
+    # Bumped by every password change; tokens carry it, so older tokens stop working.
+    token_version: int = 0
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role is Role.ADMIN
+
+    def may_view(self, other_id: str) -> bool:
+        return self.is_admin or self.id == other_id
+
+    def rename(self, name: str, *, now: datetime) -> None:
+        self.name = check_name(name)
+        self.updated_at = now
+
+    def set_password_hash(self, password_hash: str, *, now: datetime) -> None:
+        """Replace the password; every token issued before this stops working."""
+        self.password_hash = password_hash
+        self.token_version += 1
+        self.updated_at = now
+
+    def upgrade_password_hash(self, password_hash: str) -> None:
+        """Re-hash with current parameters after a login; tokens stay valid."""
+        self.password_hash = password_hash

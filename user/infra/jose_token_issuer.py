@@ -1,0 +1,42 @@
+"""HS256 access tokens with python-jose: algorithm pinned, ``exp``/``iat``/``sub`` required."""
+
+from datetime import datetime, timedelta
+
+from jose import JWTError, jwt
+
+from user.application.ports import AccessToken, TokenClaims, TokenIssuer
+from user.domain.errors import InvalidToken
+
+ALGORITHM = "HS256"
+VERSION_CLAIM = "ver"
+
+
+class JoseTokenIssuer(TokenIssuer):
+    def __init__(self, *, secret: str, lifetime: timedelta) -> None:
+        self._secret = secret
+        self._lifetime = lifetime
+
+    def issue(self, *, subject: str, version: int, now: datetime) -> AccessToken:
+        claims = {
+            "sub": subject,
+            "iat": int(now.timestamp()),
+            "exp": int((now + self._lifetime).timestamp()),
+            VERSION_CLAIM: version,
+        }
+        token = jwt.encode(claims, self._secret, algorithm=ALGORITHM)
+        return AccessToken(token=token, expires_in=int(self._lifetime.total_seconds()))
+
+    def decode(self, token: str) -> TokenClaims:
+        try:
+            claims = jwt.decode(
+                token,
+                self._secret,
+                algorithms=[ALGORITHM],
+                options={"require_exp": True, "require_iat": True, "require_sub": True},
+            )
+        except (JWTError, ValueError, TypeError, AttributeError):
+            raise InvalidToken() from None
+        subject, version = claims.get("sub"), claims.get(VERSION_CLAIM)
+        if not isinstance(subject, str) or not subject or type(version) is not int:
+            raise InvalidToken()
+        return TokenClaims(subject=subject, version=version)

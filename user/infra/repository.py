@@ -1,0 +1,91 @@
+"""SQLAlchemy repositories of the user app. They stage changes; the unit of work commits."""
+
+from collections.abc import Sequence
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.dialects import mysql, sqlite
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from common.pagination import PageRequest
+from user.domain.errors import EmailAlreadyRegistered
+from user.domain.login_throttle import LoginThrottle
+from user.domain.repository import LoginThrottleRepository, UserRepository
+from user.domain.user import User, email_key
+from user.infra.db_models import LoginThrottleRow, UserRow
+from user.infra.mappers import throttle_from_row, user_from_row, user_to_row
+
+
+class SqlAlchemyUserRepository(UserRepository):
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def add(self, user: User) -> None:
+        self._session.add(user_to_row(user))
+        try:
+            self._session.flush()
+        except IntegrityError:
+            raise EmailAlreadyRegistered() from None
+
+    def get(self, user_id: str) -> User | None:
+        row = self._session.get(UserRow, user_id)
+        return None if row is None else user_from_row(row)
+
+    def get_by_email(self, email: str) -> User | None:
+        row = self._session.scalars(select(UserRow).where(UserRow.email_key == email_key(email))).first()
+        return None if row is None else user_from_row(row)
+
+    def save(self, user: User) -> None:
+        row = self._session.get(UserRow, user.id)
+        if row is not None:
+            user_to_row(user, row)
+            self._session.flush()
+
+    def delete(self, user_id: str) -> None:
+        # A bulk DELETE lets the database's ON DELETE CASCADE remove notes and tags.
+        self._session.execute(delete(UserRow).where(UserRow.id == user_id))
+
+    def list(self, page: PageRequest) -> Sequence[User]:
+        rows = self._session.scalars(
+            select(UserRow).order_by(UserRow.created_at, UserRow.id).offset(page.offset).limit(page.limit)
+        )
+        return [user_from_row(row) for row in rows]
+
+    def count(self) -> int:
+        return self._session.scalar(select(func.count()).select_from(UserRow)) or 0
+
+
+class SqlAlchemyLoginThrottleRepository(LoginThrottleRepository):
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def get(self, email_key: str) -> LoginThrottle | None:
+        row = self._session.get(LoginThrottleRow, email_key)
+        return None if row is None else throttle_from_row(row)
+
+    def get_for_update(self, email_key: str) -> LoginThrottle:
+        self._insert_if_absent(email_key)
+        row = self._session.scalars(
+            select(LoginThrottleRow).where(LoginThrottleRow.email_key == email_key).with_for_update()
+        ).one()
+        return throttle_from_row(row)
+
+    def save(self, throttle: LoginThrottle) -> None:
+        self._session.execute(
+            update(LoginThrottleRow)
+            .where(LoginThrottleRow.email_key == throttle.email_key)
+            .values(failures=throttle.failures, locked_until=throttle.locked_until)
+            .execution_options(synchronize_session=False)
+        )
+
+    def reset(self, email_key: str) -> None:
+        self._session.execute(delete(LoginThrottleRow).where(LoginThrottleRow.email_key == email_key))
+
+    def _insert_if_absent(self, email_key: str) -> None:
+        """An insert that two processes may race on without an error."""
+        values = {"email_key": email_key, "failures": 0}
+        if self._session.get_bind().dialect.name == "sqlite":
+            statement = sqlite.insert(LoginThrottleRow).values(values).on_conflict_do_nothing()
+        else:
+            statement = mysql.insert(LoginThrottleRow).values(values).prefix_with("IGNORE")
+        self._session.execute(statement)

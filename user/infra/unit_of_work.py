@@ -1,0 +1,11 @@
+from sqlalchemy.orm import Session
+
+from database.unit_of_work import SqlAlchemyUnitOfWork
+from user.application.ports import UserUnitOfWork
+from user.infra.repository import SqlAlchemyLoginThrottleRepository, SqlAlchemyUserRepository
+
+
+class SqlAlchemyUserUnitOfWork(SqlAlchemyUnitOfWork, UserUnitOfWork):
+    def _bind(self, session: Session) -> None:
+        self.users = SqlAlchemyUserRepository(session)
+        self.login_throttles = SqlAlchemyLoginThrottleRepository(session)

@@ -1,0 +1,90 @@
+"""Request and response models of the user routes."""
+
+from typing import Annotated, Literal, Self
+
+from pydantic import AfterValidator, BaseModel, Field
+
+from common.pagination import Page
+from common.schemas import Email, UtcTimestamp, pydantic_rule
+from user.application.ports import AccessToken
+from user.domain.user import (
+    NAME_MAX_LENGTH,
+    NAME_MIN_LENGTH,
+    PASSWORD_MAX_LENGTH,
+    PASSWORD_MIN_LENGTH,
+    Role,
+    User,
+    check_name,
+    check_password,
+)
+
+Name = Annotated[
+    str,
+    Field(min_length=NAME_MIN_LENGTH, max_length=NAME_MAX_LENGTH, examples=["Dexter"]),
+    AfterValidator(pydantic_rule(check_name)),
+]
+Password = Annotated[
+    str,
+    Field(min_length=PASSWORD_MIN_LENGTH, max_length=PASSWORD_MAX_LENGTH, examples=["correct horse battery"]),
+    AfterValidator(pydantic_rule(check_password)),
+]
+
+
+class UserCreate(BaseModel):
+    """A ``role`` or ``id`` in the body is ignored: signups are always USERs."""
+
+    name: Name
+    email: Email
+    password: Password
+
+
+class UserUpdate(BaseModel):
+    name: Name | None = None
+    password: Password | None = None
+    current_password: Annotated[str | None, Field(max_length=PASSWORD_MAX_LENGTH)] = Field(
+        default=None, description="Required to change the password"
+    )
+
+
+class UserResponse(BaseModel):
+    id: str
+    name: str
+    email: str
+    role: Role
+    created_at: UtcTimestamp
+    updated_at: UtcTimestamp
+
+    @classmethod
+    def from_domain(cls, user: User) -> Self:
+        return cls(
+            id=user.id,
+            name=user.name,
+            email=user.email,
+            role=user.role,
+            created_at=user.created_at,
+            updated_at=user.updated_at,
+        )
+
+
+class UserPageResponse(BaseModel):
+    total_count: int
+    page: int
+    users: list[UserResponse]
+
+    @classmethod
+    def from_domain(cls, page: Page[User]) -> Self:
+        return cls(
+            total_count=page.total_count,
+            page=page.page,
+            users=[UserResponse.from_domain(user) for user in page.items],
+        )
+
+
+class TokenResponse(BaseModel):
+    access_token: str
+    token_type: Literal["bearer"] = "bearer"
+    expires_in: int = Field(description="Seconds until the token expires")
+
+    @classmethod
+    def from_domain(cls, token: AccessToken) -> Self:
+        return cls(access_token=token.token, expires_in=token.expires_in)
