@@ -6,7 +6,8 @@ from alembic import context
 from sqlalchemy import create_engine, pool
 from sqlalchemy.engine import make_url
 
-import user.infra.db_models  # noqa: F401  (registers the tables on Base.metadata)
+import note.infra.db_models  # noqa: F401  (registers the tables on Base.metadata)
+import user.infra.db_models  # noqa: F401
 from config import load_settings
 from database.base import Base
 from database.engine import ensure_sqlite_directory

@@ -1,0 +1,57 @@
+"""SQLAlchemy tables of the note app. Rows never leave infra: see mappers.py.
+
+``user_id`` references ``users.id`` by table name only: the note app never
+imports the user app. Deleting a user removes its notes and tags through
+``ON DELETE CASCADE``, and a note's tag links go with the note.
+"""
+
+from datetime import date, datetime
+
+from sqlalchemy import Column, Date, ForeignKey, Index, Integer, String, Table, Text, UniqueConstraint
+from sqlalchemy.dialects import mysql
+from sqlalchemy.orm import Mapped, mapped_column
+
+from database.base import MYSQL_TABLE_OPTIONS, Base
+from database.types import UtcDateTime, exact_string, ulid
+
+# 20,000 characters of utf8mb4 can take 80,000 bytes: more than MySQL's TEXT holds.
+CONTENT_TYPE = Text().with_variant(mysql.MEDIUMTEXT(), "mysql", "mariadb")
+
+note_tags = Table(
+    "note_tags",
+    Base.metadata,
+    Column("note_id", ulid(), ForeignKey("notes.id", ondelete="CASCADE"), primary_key=True),
+    Column("tag_id", ulid(), ForeignKey("tags.id", ondelete="CASCADE"), primary_key=True),
+    Index("ix_note_tags_tag_id_note_id", "tag_id", "note_id"),
+    **MYSQL_TABLE_OPTIONS,
+)
+
+
+class NoteRow(Base):
+    __tablename__ = "notes"
+    __table_args__ = (
+        Index("ix_notes_user_id_created_at_id", "user_id", "created_at", "id"),
+        MYSQL_TABLE_OPTIONS,
+    )
+
+    id: Mapped[str] = mapped_column(ulid(), primary_key=True)
+    user_id: Mapped[str] = mapped_column(ulid(), ForeignKey("users.id", ondelete="CASCADE"))
+    title: Mapped[str] = mapped_column(String(64))
+    content: Mapped[str] = mapped_column(CONTENT_TYPE)
+    memo_date: Mapped[date] = mapped_column(Date)
+    version: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class TagRow(Base):
+    __tablename__ = "tags"
+    __table_args__ = (
+        UniqueConstraint("user_id", "name", name="uq_tags_user_id_name"),
+        MYSQL_TABLE_OPTIONS,
+    )
+
+    id: Mapped[str] = mapped_column(ulid(), primary_key=True)
+    user_id: Mapped[str] = mapped_column(ulid(), ForeignKey("users.id", ondelete="CASCADE"))
+    # Compared byte for byte: Study, study and stüdy are three tags.
+    name: Mapped[str] = mapped_column(exact_string(32))
