@@ -57,6 +57,7 @@ def upgrade() -> None:
         "note_tags",
         sa.Column("note_id", exact(26), nullable=False),
         sa.Column("tag_id", exact(26), nullable=False),
+        sa.Column("position", sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(["note_id"], ["notes.id"], name="fk_note_tags_note_id_notes", ondelete="CASCADE"),
         sa.ForeignKeyConstraint(["tag_id"], ["tags.id"], name="fk_note_tags_tag_id_tags", ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("note_id", "tag_id", name="pk_note_tags"),

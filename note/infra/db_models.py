@@ -22,6 +22,8 @@ note_tags = Table(
     Base.metadata,
     Column("note_id", ulid(), ForeignKey("notes.id", ondelete="CASCADE"), primary_key=True),
     Column("tag_id", ulid(), ForeignKey("tags.id", ondelete="CASCADE"), primary_key=True),
+    # Where the tag stands in its note's list: notes keep the order their writer gave.
+    Column("position", Integer, nullable=False),
     Index("ix_note_tags_tag_id_note_id", "tag_id", "note_id"),
     **MYSQL_TABLE_OPTIONS,
 )

@@ -1,0 +1,162 @@
+"""The note app's use cases: one public method each, one unit of work each."""
+
+import logging
+from collections.abc import Callable, Collection, Sequence
+from datetime import date
+from typing import TypeVar
+
+from common.clock import Clock
+from common.ids import IdGenerator
+from common.pagination import Page, PageRequest
+from note.application.ports import NoteUnitOfWork, WriteConflict
+from note.domain.errors import NoteNotFound, NoteVersionMismatch, NoteWriteConflict
+from note.domain.note import Note, check_content, check_title, parse_memo_date
+from note.domain.tag import Tag, normalize_tag_names
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+# A write the database aborted to break a deadlock is run again this many times in all.
+WRITE_ATTEMPTS = 3
+
+
+class NoteService:
+    def __init__(self, *, uow: NoteUnitOfWork, clock: Clock, ids: IdGenerator) -> None:
+        self._uow = uow
+        self._clock = clock
+        self._ids = ids
+
+    def create_note(
+        self,
+        *,
+        actor_id: str,
+        title: str,
+        content: str,
+        memo_date: str,
+        tags: Sequence[str] = (),
+    ) -> Note:
+        """``memo_date`` is ``YYYYMMDD``. Every rule is checked before the transaction opens."""
+        note = Note.create(
+            note_id=self._ids.new_id(),
+            user_id=actor_id,
+            title=title,
+            content=content,
+            memo_date=parse_memo_date(memo_date),
+            tags=list(tags),
+            now=self._clock.now(),
+        )
+
+        def create() -> Note:
+            with self._uow as uow:
+                uow.notes.add(note)
+                uow.commit()
+            return note
+
+        self._retrying(create)
+        logger.info("note created", extra={"note_id": note.id})
+        return note
+
+    def get_note(self, *, actor_id: str, note_id: str) -> Note:
+        with self._uow as uow:
+            note = uow.notes.get(note_id)
+        return self._owned(note, actor_id)
+
+    def update_note(
+        self,
+        *,
+        actor_id: str,
+        note_id: str,
+        if_match: Collection[int] | None = None,
+        title: str | None = None,
+        content: str | None = None,
+        memo_date: str | None = None,
+        tags: Sequence[str] | None = None,
+    ) -> Note:
+        """Change the given fields (``None`` = unchanged; ``tags=[]`` clears).
+
+        ``if_match``: the versions the caller accepts as current (``None``: any).
+        The note is locked while it is checked and written, and the write
+        itself is conditional on the version, so of several writers holding
+        the same version exactly one succeeds; the others get
+        ``NoteVersionMismatch`` and change nothing. Tags the change leaves
+        unused are removed in the same transaction.
+        """
+        # Checked up front, so bad input never opens a transaction.
+        if title is not None:
+            check_title(title)
+        if content is not None:
+            check_content(content)
+        new_memo_date: date | None = None if memo_date is None else parse_memo_date(memo_date)
+        new_tags = None if tags is None else normalize_tag_names(tags)
+
+        def update() -> Note:
+            with self._uow as uow:
+                note = self._owned(uow.notes.get_for_update(note_id), actor_id)
+                self._check_version(note, if_match)
+                previous_version, previous_tags = note.version, list(note.tags)
+                note.update(now=self._clock.now(), title=title, content=content, memo_date=new_memo_date, tags=new_tags)
+                if not uow.notes.update(note, expected_version=previous_version):
+                    raise NoteVersionMismatch()
+                uow.tags.remove_unused(user_id=actor_id, names=note.tags_dropped_since(previous_tags))
+                uow.commit()
+            return note
+
+        return self._retrying(update)
+
+    def delete_note(self, *, actor_id: str, note_id: str, if_match: Collection[int] | None = None) -> None:
+        """Delete the note, and the tags no other note of the caller carries, in one transaction."""
+
+        def delete() -> None:
+            with self._uow as uow:
+                note = self._owned(uow.notes.get_for_update(note_id), actor_id)
+                self._check_version(note, if_match)
+                uow.notes.delete(note)
+                uow.tags.remove_unused(user_id=actor_id, names=note.tags)
+                uow.commit()
+
+        self._retrying(delete)
+        logger.info("note deleted", extra={"note_id": note_id})
+
+    def list_notes(self, *, actor_id: str, page: PageRequest) -> Page[Note]:
+        """The caller's notes, newest created first."""
+        with self._uow as uow:
+            total = uow.notes.count_for_user(actor_id)
+            notes = uow.notes.list_for_user(user_id=actor_id, page=page) if page.offset < total else []
+        return Page(items=notes, total_count=total, page=page.page)
+
+    def list_notes_by_tag(self, *, actor_id: str, tag_name: str, page: PageRequest) -> Page[Note]:
+        """The caller's notes carrying ``tag_name`` (trimmed like a stored name); an unknown tag has none."""
+        name = tag_name.strip()
+        with self._uow as uow:
+            total = uow.notes.count_for_tag(user_id=actor_id, tag_name=name)
+            notes = uow.notes.list_for_tag(user_id=actor_id, tag_name=name, page=page) if page.offset < total else []
+        return Page(items=notes, total_count=total, page=page.page)
+
+    def list_tags(self, *, actor_id: str) -> list[Tag]:
+        """The caller's tags with note counts, by name in code-point order."""
+        with self._uow as uow:
+            return list(uow.tags.list_for_user(actor_id))
+
+    @staticmethod
+    def _retrying(write: Callable[[], T]) -> T:
+        """Run ``write`` (one whole unit of work) again when the database aborted it
+        to break a deadlock; every attempt starts afresh, re-reading and re-checking."""
+        for attempt in range(1, WRITE_ATTEMPTS + 1):
+            try:
+                return write()
+            except WriteConflict:
+                logger.warning("note write aborted by a concurrent one", extra={"attempt": attempt})
+        raise NoteWriteConflict()
+
+    @staticmethod
+    def _owned(note: Note | None, actor_id: str) -> Note:
+        """The note if it is the actor's; another user's note is as absent as a missing one."""
+        if note is None or not note.belongs_to(actor_id):
+            raise NoteNotFound()
+        return note
+
+    @staticmethod
+    def _check_version(note: Note, if_match: Collection[int] | None) -> None:
+        if if_match is not None and note.version not in if_match:
+            raise NoteVersionMismatch()

@@ -1,0 +1,25 @@
+"""Errors of the note app, each a subclass of the shared hierarchy."""
+
+from common.errors import Conflict, InvalidInput, NotFound, PreconditionFailed
+
+
+class InvalidNoteInput(InvalidInput):
+    pass
+
+
+class NoteNotFound(NotFound):
+    """Also what another user's note is: whether it exists never leaks."""
+
+    message = "Note not found"
+
+
+class NoteVersionMismatch(PreconditionFailed):
+    """The caller's version of the note is not the current one."""
+
+    message = "The note has changed: its current version does not match the one given"
+
+
+class NoteWriteConflict(Conflict):
+    """Concurrent writes kept aborting this one (the database broke deadlocks); trying again later works."""
+
+    message = "The note could not be written because of concurrent changes; try again"

@@ -1,0 +1,61 @@
+"""Repository interfaces of the note app. Absent means ``None``; nothing here commits."""
+
+from abc import ABC, abstractmethod
+from collections.abc import Collection, Sequence
+
+from common.pagination import PageRequest
+from note.domain.note import Note
+from note.domain.tag import Tag
+
+
+class NoteRepository(ABC):
+    """Notes with their tags. Listings are newest created first, ties broken by id (descending)."""
+
+    @abstractmethod
+    def add(self, note: Note) -> None:
+        """Stage a new note; its user's tags are created as needed."""
+
+    @abstractmethod
+    def get(self, note_id: str) -> Note | None: ...
+
+    @abstractmethod
+    def get_for_update(self, note_id: str) -> Note | None:
+        """Like ``get``, and the note stays locked until the transaction ends,
+        so a read-check-write on it cannot interleave with another."""
+
+    @abstractmethod
+    def update(self, note: Note, *, expected_version: int) -> bool:
+        """Stage ``note`` over the stored one if that is still at ``expected_version``.
+
+        ``False`` (and nothing staged) when the stored version differs: the
+        check and the write are one atomic step in the database.
+        """
+
+    @abstractmethod
+    def delete(self, note: Note) -> None:
+        """Stage the removal of a note (as read from this repository) with its tag links.
+
+        Its tags stay, even unused: ``TagRepository.remove_unused`` removes them."""
+
+    @abstractmethod
+    def list_for_user(self, *, user_id: str, page: PageRequest) -> Sequence[Note]: ...
+
+    @abstractmethod
+    def count_for_user(self, user_id: str) -> int: ...
+
+    @abstractmethod
+    def list_for_tag(self, *, user_id: str, tag_name: str, page: PageRequest) -> Sequence[Note]:
+        """The user's notes carrying the tag named exactly ``tag_name``."""
+
+    @abstractmethod
+    def count_for_tag(self, *, user_id: str, tag_name: str) -> int: ...
+
+
+class TagRepository(ABC):
+    @abstractmethod
+    def list_for_user(self, user_id: str) -> Sequence[Tag]:
+        """The user's tags with their note counts, by name in code-point order."""
+
+    @abstractmethod
+    def remove_unused(self, *, user_id: str, names: Collection[str]) -> None:
+        """Stage the removal of those of the user's ``names`` that no note carries any more."""

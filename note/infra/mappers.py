@@ -1,0 +1,48 @@
+"""The only code that turns note and tag rows into entities and back."""
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from note.domain.note import Note
+from note.domain.tag import Tag
+from note.infra.db_models import NoteRow
+
+
+def note_from_row(row: NoteRow, tags: Sequence[str]) -> Note:
+    return Note(
+        id=row.id,
+        user_id=row.user_id,
+        title=row.title,
+        content=row.content,
+        memo_date=row.memo_date,
+        tags=list(tags),
+        version=row.version,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
+
+
+def note_to_row(note: Note) -> NoteRow:
+    return NoteRow(id=note.id, user_id=note.user_id, created_at=note.created_at, **note_values(note))
+
+
+def note_values(note: Note) -> dict[str, Any]:
+    """The columns a change to a note writes."""
+    return {
+        "title": note.title,
+        "content": note.content,
+        "memo_date": note.memo_date,
+        "version": note.version,
+        "updated_at": note.updated_at,
+    }
+
+
+def note_tag_links(note: Note, tag_ids: Mapping[str, str]) -> list[dict[str, Any]]:
+    """``note_tags`` rows for ``note``, given the ids of its user's tags by name."""
+    return [
+        {"note_id": note.id, "tag_id": tag_ids[name], "position": position} for position, name in enumerate(note.tags)
+    ]
+
+
+def tag_from_row(name: str, note_count: int) -> Tag:
+    return Tag(name=name, note_count=note_count)

@@ -1,0 +1,141 @@
+"""Request and response models of the note and tag routes."""
+
+from typing import Annotated, Self
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+from common.pagination import Page
+from common.schemas import UtcTimestamp, pydantic_rule
+from note.domain.note import (
+    CONTENT_MAX_LENGTH,
+    CONTENT_MIN_LENGTH,
+    MEMO_DATE_PATTERN,
+    TITLE_MAX_LENGTH,
+    TITLE_MIN_LENGTH,
+    Note,
+    check_content,
+    check_memo_date,
+    check_title,
+    format_memo_date,
+)
+from note.domain.tag import MAX_TAGS_PER_NOTE, TAG_NAME_MAX_LENGTH, Tag, check_tag_name, normalize_tag_names
+
+Title = Annotated[
+    str,
+    Field(min_length=TITLE_MIN_LENGTH, max_length=TITLE_MAX_LENGTH, examples=["SQLAlchemy's select() in 2.0"]),
+    AfterValidator(pydantic_rule(check_title)),
+]
+Content = Annotated[
+    str,
+    Field(min_length=CONTENT_MIN_LENGTH, max_length=CONTENT_MAX_LENGTH, examples=["select(User).where(...)"]),
+    AfterValidator(pydantic_rule(check_content)),
+]
+MemoDate = Annotated[
+    str,
+    Field(
+        pattern=MEMO_DATE_PATTERN,
+        description="The day of the learning, as YYYYMMDD; must be a real calendar date",
+        examples=["20261127"],
+    ),
+    AfterValidator(pydantic_rule(check_memo_date)),
+]
+TagName = Annotated[
+    str,
+    Field(
+        description=(
+            f"Stored trimmed; 1..{TAG_NAME_MAX_LENGTH} characters after trimming; no '/' and no control "
+            "characters; compared exactly (Study, study and stüdy are three tags)"
+        ),
+        examples=["python"],
+    ),
+    AfterValidator(pydantic_rule(check_tag_name)),
+]
+TagNames = Annotated[
+    list[TagName],
+    Field(description=f"At most {MAX_TAGS_PER_NOTE} names; a repeated name counts once, the first keeps its place"),
+    AfterValidator(pydantic_rule(normalize_tag_names)),
+]
+
+
+class NoteCreate(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "title": "오늘 배운 것 🎉",
+                    "content": "FastAPI dependencies are resolved per request",
+                    "memo_date": "20261127",
+                    "tags": ["python", "fastapi"],
+                }
+            ]
+        }
+    )
+
+    title: Title
+    content: Content
+    memo_date: MemoDate
+    tags: TagNames | None = Field(default=None, description="No tags when omitted or null")
+
+
+class NoteUpdate(BaseModel):
+    """Every field is optional: omitted or ``null`` leaves it as it is; ``tags: []`` clears the tags."""
+
+    title: Title | None = None
+    content: Content | None = None
+    memo_date: MemoDate | None = None
+    tags: TagNames | None = None
+
+
+class NoteResponse(BaseModel):
+    id: str
+    user_id: str
+    title: str
+    content: str
+    memo_date: str = Field(description="YYYYMMDD", examples=["20261127"])
+    tags: list[str]
+    created_at: UtcTimestamp
+    updated_at: UtcTimestamp
+
+    @classmethod
+    def from_domain(cls, note: Note) -> Self:
+        return cls(
+            id=note.id,
+            user_id=note.user_id,
+            title=note.title,
+            content=note.content,
+            memo_date=format_memo_date(note.memo_date),
+            tags=list(note.tags),
+            created_at=note.created_at,
+            updated_at=note.updated_at,
+        )
+
+
+class NotePageResponse(BaseModel):
+    total_count: int
+    page: int
+    notes: list[NoteResponse]
+
+    @classmethod
+    def from_domain(cls, page: Page[Note]) -> Self:
+        return cls(
+            total_count=page.total_count,
+            page=page.page,
+            notes=[NoteResponse.from_domain(note) for note in page.items],
+        )
+
+
+class TagResponse(BaseModel):
+    name: str
+    note_count: int
+
+    @classmethod
+    def from_domain(cls, tag: Tag) -> Self:
+        return cls(name=tag.name, note_count=tag.note_count)
+
+
+class TagListResponse(BaseModel):
+    tags: list[TagResponse] = Field(description="By name, in code-point order")
+
+    @classmethod
+    def from_domain(cls, tags: list[Tag]) -> Self:
+        return cls(tags=[TagResponse.from_domain(tag) for tag in tags])

@@ -1,0 +1,124 @@
+"""In-memory fakes of the note app's ports, subclassing the real ones.
+
+tests/integration/test_note_repository_contract.py runs the same assertions
+against these and the SQLAlchemy versions, so they cannot drift apart.
+"""
+
+import copy
+from collections.abc import Callable, Collection, Sequence
+
+from common.pagination import PageRequest
+from note.application.ports import NoteUnitOfWork, WriteConflict
+from note.domain.note import Note
+from note.domain.repository import NoteRepository, TagRepository
+from note.domain.tag import Tag, by_name
+
+# A user's tags, as (user_id, name) pairs: they outlive their notes until removed.
+TagKeys = set[tuple[str, str]]
+
+
+def _newest_first(notes: Collection[Note]) -> list[Note]:
+    return sorted(notes, key=lambda note: (note.created_at, note.id), reverse=True)
+
+
+class FakeNoteRepository(NoteRepository):
+    def __init__(self, notes: dict[str, Note], tags: TagKeys) -> None:
+        self._notes = notes
+        self._tags = tags
+
+    def add(self, note: Note) -> None:
+        self._notes[note.id] = copy.deepcopy(note)
+        self._tags.update((note.user_id, name) for name in note.tags)
+
+    def get(self, note_id: str) -> Note | None:
+        note = self._notes.get(note_id)
+        return copy.deepcopy(note) if note else None
+
+    def get_for_update(self, note_id: str) -> Note | None:
+        return self.get(note_id)
+
+    def update(self, note: Note, *, expected_version: int) -> bool:
+        stored = self._notes.get(note.id)
+        if stored is None or stored.version != expected_version:
+            return False
+        self.add(note)
+        return True
+
+    def delete(self, note: Note) -> None:
+        self._notes.pop(note.id, None)
+
+    def list_for_user(self, *, user_id: str, page: PageRequest) -> Sequence[Note]:
+        return self._page(lambda note: note.user_id == user_id, page)
+
+    def count_for_user(self, user_id: str) -> int:
+        return sum(1 for note in self._notes.values() if note.user_id == user_id)
+
+    def list_for_tag(self, *, user_id: str, tag_name: str, page: PageRequest) -> Sequence[Note]:
+        return self._page(lambda note: note.user_id == user_id and tag_name in note.tags, page)
+
+    def count_for_tag(self, *, user_id: str, tag_name: str) -> int:
+        return sum(1 for note in self._notes.values() if note.user_id == user_id and tag_name in note.tags)
+
+    def _page(self, keep: Callable[[Note], bool], page: PageRequest) -> list[Note]:
+        chosen = _newest_first([note for note in self._notes.values() if keep(note)])
+        return copy.deepcopy(chosen[page.offset : page.offset + page.limit])
+
+
+class FakeTagRepository(TagRepository):
+    def __init__(self, notes: dict[str, Note], tags: TagKeys) -> None:
+        self._notes = notes
+        self._tags = tags
+
+    def list_for_user(self, user_id: str) -> Sequence[Tag]:
+        return by_name(
+            Tag(name=name, note_count=self._note_count(user_id, name)) for owner, name in self._tags if owner == user_id
+        )
+
+    def remove_unused(self, *, user_id: str, names: Collection[str]) -> None:
+        for name in names:
+            if self._note_count(user_id, name) == 0:
+                self._tags.discard((user_id, name))
+
+    def _note_count(self, user_id: str, name: str) -> int:
+        return sum(1 for note in self._notes.values() if note.user_id == user_id and name in note.tags)
+
+
+class FakeNoteUnitOfWork(NoteUnitOfWork):
+    """Changes reach the shared state only on ``commit``; anything else is rolled back."""
+
+    def __init__(self) -> None:
+        self.notes_state: dict[str, Note] = {}
+        self.tags_state: TagKeys = set()
+        self.commits = 0
+
+    def __enter__(self) -> "FakeNoteUnitOfWork":
+        self._start_work()
+        return self
+
+    def commit(self) -> None:
+        self.notes_state = copy.deepcopy(self._notes_work)
+        self.tags_state = set(self._tags_work)
+        self.commits += 1
+
+    def rollback(self) -> None:
+        self._start_work()
+
+    def _start_work(self) -> None:
+        self._notes_work = copy.deepcopy(self.notes_state)
+        self._tags_work = set(self.tags_state)
+        self.notes = FakeNoteRepository(self._notes_work, self._tags_work)
+        self.tags = FakeTagRepository(self._notes_work, self._tags_work)
+
+
+class ConflictingNoteUnitOfWork(FakeNoteUnitOfWork):
+    """Aborts the first ``conflicts`` commits the way the database breaks a deadlock."""
+
+    def __init__(self, conflicts: int) -> None:
+        super().__init__()
+        self.conflicts_left = conflicts
+
+    def commit(self) -> None:
+        if self.conflicts_left:
+            self.conflicts_left -= 1
+            raise WriteConflict()
+        super().commit()
