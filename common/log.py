@@ -4,13 +4,26 @@ Every line carries the running request's ``request_id`` and ``user_id``
 (``null`` outside a request). uvicorn's own loggers are routed through the
 same handler; its access log is switched off, since the activity-log
 middleware writes one richer line per request instead.
+
+The request line (logger ``REQUEST_LOGGER``) has exactly the fields of
+SPEC §7 and is written whatever ``LOG_LEVEL`` says: ``LOG_LEVEL`` governs
+every other logger. ``log_config.json`` next to this file is the same
+configuration for ``uvicorn --log-config`` (see ``LOG_CONFIG_FILE``), so that
+uvicorn's supervisor process under ``--workers N`` writes JSON lines too.
 """
 
 import logging
 import logging.config
+from pathlib import Path
 from typing import Any
 
+from pythonjsonlogger.core import LogData
+from pythonjsonlogger.orjson import OrjsonFormatter
+
 from common.request_context import current_request_context
+
+REQUEST_LOGGER = "activity"
+LOG_CONFIG_FILE = Path(__file__).with_name("log_config.json")
 
 
 class RequestContextFilter(logging.Filter):
@@ -26,20 +39,37 @@ class RequestContextFilter(logging.Filter):
         return True
 
 
+class JsonFormatter(OrjsonFormatter):
+    """``{"timestamp", "level", "event", "logger", ...extra}``, one object per line.
+
+    ``timestamp`` is ISO 8601 in UTC with its offset and comes first. The
+    request line leaves ``logger`` out, so it has exactly the SPEC §7 fields.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(
+            "{levelname}{message}{name}",
+            style="{",
+            rename_fields={"levelname": "level", "message": "event", "name": "logger"},
+            timestamp=True,
+        )
+
+    def add_fields(self, log_data: dict[str, Any], record: logging.LogRecord, message_dict: dict[str, Any]) -> None:
+        super().add_fields(log_data, record, message_dict)
+        if record.name == REQUEST_LOGGER:
+            log_data.pop("logger", None)
+
+    def process_log_record(self, log_data: LogData) -> LogData:
+        return {"timestamp": log_data.pop("timestamp"), **log_data}
+
+
 def logging_config(level: str) -> dict[str, Any]:
+    """The ``logging.config.dictConfig`` configuration (JSON-serialisable, see ``log_config.json``)."""
     return {
         "version": 1,
         "disable_existing_loggers": False,
-        "filters": {"request_context": {"()": RequestContextFilter}},
-        "formatters": {
-            "json": {
-                "()": "pythonjsonlogger.orjson.OrjsonFormatter",
-                "fmt": "{levelname}{message}{name}",
-                "style": "{",
-                "rename_fields": {"levelname": "level", "message": "event", "name": "logger"},
-                "timestamp": True,
-            }
-        },
+        "filters": {"request_context": {"()": "common.log.RequestContextFilter"}},
+        "formatters": {"json": {"()": "common.log.JsonFormatter"}},
         "handlers": {
             "stdout": {
                 "class": "logging.StreamHandler",
@@ -50,8 +80,11 @@ def logging_config(level: str) -> dict[str, Any]:
         },
         "root": {"level": level, "handlers": ["stdout"]},
         "loggers": {
-            "uvicorn": {"handlers": [], "propagate": True},
-            "uvicorn.error": {"handlers": [], "propagate": True},
+            # One line per request, whatever LOG_LEVEL says (SPEC §7).
+            REQUEST_LOGGER: {"level": "INFO"},
+            # NOTSET: LOG_LEVEL rules uvicorn too (its CLI sets INFO before the factory runs).
+            "uvicorn": {"handlers": [], "propagate": True, "level": "NOTSET"},
+            "uvicorn.error": {"handlers": [], "propagate": True, "level": "NOTSET"},
             "uvicorn.access": {"handlers": [], "propagate": False, "level": "CRITICAL"},
             # Celery's worker: same lines, same handler.
             "celery": {"handlers": [], "propagate": True},

@@ -3,9 +3,12 @@
 from typing import Annotated, Literal, Protocol
 
 from dependency_injector.wiring import Provide, inject
-from fastapi import APIRouter, Depends, Response, status
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from fastapi import APIRouter, Depends, Header, Response, status
+from prometheus_client import REGISTRY
+from prometheus_client.exposition import choose_encoder
 from pydantic import BaseModel
+
+import common.metrics  # noqa: F401 - registers the email metrics, so /metrics shows them from the start
 
 router = APIRouter(tags=["operations"])
 
@@ -55,5 +58,7 @@ def health(
     },
     summary="Prometheus metrics of this process",
 )
-def metrics() -> Response:
-    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+def metrics(accept: Annotated[str | None, Header(include_in_schema=False)] = None) -> Response:
+    """The text format (0.0.4) by default; OpenMetrics when the scraper's ``Accept`` asks for it."""
+    encode, content_type = choose_encoder(accept or "")
+    return Response(encode(REGISTRY), media_type=content_type)

@@ -3,7 +3,12 @@
 It runs inside the request-context middleware, so the line carries the
 request id, and the user id that the auth dependency wrote into the shared
 context while the route ran. It never reads the body, the query string or
-the headers' values beyond the client address.
+any header.
+
+``duration_ms`` (and the latency histogram) run until the last byte of the
+response is handed to the server, so work done after it (BackgroundTasks)
+does not count; the line itself is written once the app has returned, in a
+``finally``, so a request that raises still gets exactly one line.
 """
 
 import logging
@@ -11,10 +16,11 @@ import time
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from common.log import REQUEST_LOGGER
 from common.request_context import current_request_context
 from middlewares.metrics import observe_request
 
-logger = logging.getLogger("activity")
+logger = logging.getLogger(REQUEST_LOGGER)
 
 
 class ActivityLogMiddleware:
@@ -26,30 +32,41 @@ class ActivityLogMiddleware:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
+        answered: float | None = None
         status = 500  # what the client gets if the app raises before answering
 
         async def send_and_watch(message: Message) -> None:
-            nonlocal status
+            nonlocal status, answered
             if message["type"] == "http.response.start":
                 status = message["status"]
             await send(message)
+            if message["type"] == "http.response.body" and not message.get("more_body", False):
+                answered = time.perf_counter()
 
         try:
             await self.app(scope, receive, send_and_watch)
         finally:
-            seconds = time.perf_counter() - started
+            seconds = (answered or time.perf_counter()) - started
             observe_request(scope, status=status, seconds=seconds)
-            context = current_request_context()
             client = scope.get("client")
+            context = current_request_context()
             logger.info(
                 "request",
                 extra={
                     "request_id": context.request_id,
                     "user_id": context.user_id,
                     "method": scope["method"],
-                    "path": scope["path"],
+                    "path": request_path(scope),
                     "status": status,
                     "duration_ms": round(seconds * 1000, 3),
                     "client": f"{client[0]}:{client[1]}" if client else None,
                 },
             )
+
+
+def request_path(scope: Scope) -> str:
+    """The path as the client sent it (percent-escapes kept), without the query string."""
+    raw = scope.get("raw_path")
+    if not raw:
+        return scope["path"]
+    return raw.split(b"?", 1)[0].decode("utf-8", "backslashreplace")

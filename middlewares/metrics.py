@@ -1,13 +1,18 @@
 """Prometheus request metrics, recorded by the activity-log middleware.
 
 Labelled by method, route *template* (``/notes/{note_id}``, never the raw
-path, so ids cannot explode the label set) and status.
+path, so ids cannot explode the label set) and status. A method outside the
+standard ones is counted as ``OTHER``, for the same reason: clients choose
+methods freely. Metrics live in the process that serves the request (under
+``uvicorn --workers N``, each worker has its own).
 """
 
 from prometheus_client import Counter, Histogram
 from starlette.types import Scope
 
 UNMATCHED_ROUTE = "<unmatched>"
+OTHER_METHOD = "OTHER"
+KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "CONNECT"})
 
 REQUESTS = Counter("http_requests_total", "HTTP requests answered", ["method", "route", "status"])
 LATENCY = Histogram(
@@ -17,9 +22,18 @@ LATENCY = Histogram(
     buckets=(0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
 )
 
+# The labelled children, looked up once per label set: ``labels()`` is the
+# dearest part of recording. Bounded like the label sets themselves.
+_children: dict[tuple[str, str, str], tuple[Counter, Histogram]] = {}
+
 
 def observe_request(scope: Scope, *, status: int, seconds: float) -> None:
+    method = scope["method"] if scope["method"] in KNOWN_METHODS else OTHER_METHOD
     route = getattr(scope.get("route"), "path", UNMATCHED_ROUTE)
-    labels = (scope["method"], route, str(status))
-    REQUESTS.labels(*labels).inc()
-    LATENCY.labels(*labels).observe(seconds)
+    key = (method, route, str(status))
+    children = _children.get(key)
+    if children is None:
+        children = _children[key] = (REQUESTS.labels(*key), LATENCY.labels(*key))
+    requests, latency = children
+    requests.inc()
+    latency.observe(seconds)

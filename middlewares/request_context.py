@@ -45,9 +45,12 @@ class RequestContextMiddleware:
         try:
             await self.app(scope, receive, send_with_request_id)
         except Exception:
-            logger.exception("unhandled error")
             if response_started:
+                # Too late for a 500: uvicorn logs the traceback and drops the
+                # connection. The context stays bound (it ends with the
+                # request's task), so uvicorn's line names the request too.
                 raise
+            logger.exception("unhandled error")
             body = orjson.dumps({"detail": "Internal Server Error", "request_id": context.request_id})
             await send_with_request_id(
                 {
@@ -57,5 +60,4 @@ class RequestContextMiddleware:
                 }
             )
             await send({"type": "http.response.body", "body": body})
-        finally:
-            reset_request_context(token)
+        reset_request_context(token)
