@@ -17,9 +17,29 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from database.engine import build_engine, build_session_factory
 from main import create_app
+from tests import log_audit
 from tests.support import make_settings, migrate, service_missing
 
 BACKENDS = ["sqlite", pytest.param("mariadb", marks=pytest.mark.mariadb)]
+
+
+# Every log line of the session is kept (tests/log_audit.py) and the tests
+# marked ``log_audit`` run last, to scan them all for passwords and tokens.
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "log_audit: scans every log line of the session; runs after all other tests")
+    log_audit.install()
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    log_audit.uninstall()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    items.sort(key=lambda item: item.get_closest_marker("log_audit") is not None)
+
+
+def pytest_runtest_logfinish(nodeid: str, location: tuple[str, int | None, str]) -> None:
+    log_audit.flush()
 
 
 @pytest.fixture(scope="session")
@@ -72,5 +92,8 @@ def app(database_url: str) -> FastAPI:
 
 @pytest.fixture
 def client(app: FastAPI) -> Iterator[TestClient]:
+    # dependency-injector wires the routes to the container built last (another
+    # backend's app, or an app with other settings): take the wiring back.
+    app.state.container.wire()
     with TestClient(app) as test_client:
         yield test_client
