@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
 MIN_JWT_SECRET_BYTES = 32
 GENERATE_SECRET = "python -c 'import secrets; print(secrets.token_urlsafe(48))'"
@@ -23,6 +23,7 @@ JWT_SECRET_FILE = "jwt_secret"
 
 Port = Annotated[int, Field(ge=1, le=65535)]
 Positive = Annotated[int, Field(ge=1)]
+PositiveSeconds = Annotated[float, Field(gt=0)]
 
 
 class InvalidConfiguration(SystemExit):
@@ -54,6 +55,11 @@ class Settings(BaseSettings):
     smtp_timeout_seconds: Positive = 10
     email_sender: str = "noreply@localhost"
     welcome_email_subject: str = "회원가입을 환영합니다."
+    # The outbox: first retry after EMAIL_RETRY_BASE_SECONDS, doubling up to
+    # EMAIL_RETRY_MAX_SECONDS; the relay looks for due emails this often.
+    email_retry_base_seconds: PositiveSeconds = 30
+    email_retry_max_seconds: PositiveSeconds = 3600
+    email_relay_interval_seconds: PositiveSeconds = 5
 
     first_admin_email: str | None = None
     first_admin_password: SecretStr | None = None
@@ -82,11 +88,17 @@ class Settings(BaseSettings):
         if value is None:
             return None
         try:
-            make_url(value)
+            url = make_url(value)
         except ArgumentError:
             raise ValueError(
                 "not a SQLAlchemy URL, e.g. mysql+pymysql://USER:PASS@HOST:3306/DB?charset=utf8mb4"
             ) from None
+        try:
+            url.get_dialect().import_dbapi()
+        except NoSuchModuleError:
+            raise ValueError(f"unknown database or driver {url.drivername!r}; use sqlite or mysql+pymysql") from None
+        except ImportError as error:
+            raise ValueError(f"the driver of {url.drivername!r} is not installed ({error.name})") from None
         return value
 
     @field_validator("celery_broker_url", "celery_result_backend")

@@ -10,9 +10,11 @@ from alembic import command
 from alembic.config import Config
 from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
+from sqlalchemy.exc import OperationalError
 from starlette.concurrency import run_in_threadpool
 
 from common.log import configure_logging
+from common.metrics import track_outbox_pending
 from common.operations import router as operations_router
 from config import Settings, load_settings
 from containers import Container
@@ -20,6 +22,7 @@ from middlewares.activity_log import ActivityLogMiddleware
 from middlewares.body_limit import BodySizeLimitMiddleware
 from middlewares.error_handlers import register_error_handlers
 from middlewares.request_context import RequestContextMiddleware
+from note.interface.router import router as note_router
 from user.application.user_service import AdminBootstrap
 from user.interface.router import router as user_router
 
@@ -48,6 +51,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.container = container
     app.include_router(user_router)
+    app.include_router(note_router)
     app.include_router(operations_router)
     register_error_handlers(app)
     # Added innermost first: the request context wraps everything.
@@ -70,9 +74,16 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         )
         log = logger.warning if outcome is AdminBootstrap.NOT_ADMIN else logger.info
         log("first admin %s: %s", settings.first_admin_email, outcome.value)
+    track_outbox_pending(lambda: container.email_outbox_service().pending_count())
+    # Without a broker this process relays the outbox; with one, the Celery workers do.
+    relay = container.web_email_relay()
+    if relay is not None:
+        relay.start()
     try:
         yield
     finally:
+        if relay is not None:
+            await run_in_threadpool(relay.stop)
         container.engine().dispose()
 
 
@@ -88,7 +99,11 @@ def upgrade_database(database_url: str) -> None:
 def main() -> None:
     settings = load_settings()
     configure_logging(settings.log_level)
-    upgrade_database(settings.sqlalchemy_url)
+    try:
+        upgrade_database(settings.sqlalchemy_url)
+    except OperationalError as error:
+        # A server that is down is not a bug: one line, no traceback.
+        raise SystemExit(f"cannot migrate the database (DATABASE_URL): {error.orig}") from None
     uvicorn.run(
         create_app(settings),
         host=settings.host,

@@ -12,10 +12,26 @@ from datetime import UTC, datetime, timedelta
 from common.clock import Clock
 from common.ids import IdGenerator
 from common.pagination import PageRequest
-from user.application.ports import AccessToken, PasswordCheck, PasswordHasher, TokenClaims, TokenIssuer, UserUnitOfWork
+from user.application.ports import (
+    AccessToken,
+    EmailDeliveryFailed,
+    EmailDispatcher,
+    EmailDispatchFailed,
+    EmailRenderer,
+    EmailSender,
+    OutgoingEmail,
+    PasswordCheck,
+    PasswordHasher,
+    QueuedEmail,
+    RenderedEmail,
+    TokenClaims,
+    TokenIssuer,
+    UserUnitOfWork,
+)
 from user.domain.errors import EmailAlreadyRegistered, InvalidToken
 from user.domain.login_throttle import LoginThrottle
-from user.domain.repository import LoginThrottleRepository, UserRepository
+from user.domain.outbox_email import EmailKind, EmailStatus, OutboxEmail
+from user.domain.repository import LoginThrottleRepository, OutboxEmailRepository, UserRepository
 from user.domain.user import User, email_key
 
 
@@ -130,26 +146,95 @@ class FakeLoginThrottleRepository(LoginThrottleRepository):
         self._store.pop(email_key, None)
 
 
+class FakeOutboxEmailRepository(OutboxEmailRepository):
+    """One process, one transaction at a time: nothing is ever locked by another, so nothing is skipped."""
+
+    def __init__(self, store: dict[str, OutboxEmail]) -> None:
+        self._store = store
+
+    def add(self, email: OutboxEmail) -> None:
+        self._store[email.id] = copy.deepcopy(email)
+
+    def get(self, email_id: str) -> OutboxEmail | None:
+        email = self._store.get(email_id)
+        return copy.deepcopy(email) if email else None
+
+    def get_for_update(self, email_id: str, *, skip_locked: bool = True) -> OutboxEmail | None:
+        return self.get(email_id)
+
+    def due_for_update(self, *, now: datetime, limit: int) -> Sequence[OutboxEmail]:
+        due = sorted((e for e in self._store.values() if e.is_due(now)), key=lambda e: (e.next_attempt_at, e.id))
+        return [copy.deepcopy(e) for e in due[:limit]]
+
+    def save(self, email: OutboxEmail) -> None:
+        if email.id in self._store:
+            self._store[email.id] = copy.deepcopy(email)
+
+    def count_pending(self) -> int:
+        return sum(1 for e in self._store.values() if e.status is EmailStatus.PENDING)
+
+
 class FakeUserUnitOfWork(UserUnitOfWork):
     """Changes reach the shared state only on ``commit``; anything else is rolled back."""
 
     def __init__(self) -> None:
         self.users_state: dict[str, User] = {}
         self.throttles_state: dict[str, LoginThrottle] = {}
+        self.outbox_state: dict[str, OutboxEmail] = {}
         self.commits = 0
 
     def __enter__(self) -> "FakeUserUnitOfWork":
         self._users_work = copy.deepcopy(self.users_state)
         self._throttles_work = copy.deepcopy(self.throttles_state)
+        self._outbox_work = copy.deepcopy(self.outbox_state)
         self.users = FakeUserRepository(self._users_work)
         self.login_throttles = FakeLoginThrottleRepository(self._throttles_work)
+        self.outbox = FakeOutboxEmailRepository(self._outbox_work)
         return self
 
     def commit(self) -> None:
         self.users_state = copy.deepcopy(self._users_work)
         self.throttles_state = copy.deepcopy(self._throttles_work)
+        self.outbox_state = copy.deepcopy(self._outbox_work)
         self.commits += 1
 
     def rollback(self) -> None:
-        self._users_work = copy.deepcopy(self.users_state)
-        self._throttles_work = copy.deepcopy(self.throttles_state)
+        # In place: the repositories handed out by __enter__ keep working on these dicts.
+        self._users_work.clear()
+        self._users_work.update(copy.deepcopy(self.users_state))
+        self._throttles_work.clear()
+        self._throttles_work.update(copy.deepcopy(self.throttles_state))
+        self._outbox_work.clear()
+        self._outbox_work.update(copy.deepcopy(self.outbox_state))
+
+
+class FakeEmailRenderer(EmailRenderer):
+    def render(self, *, kind: EmailKind, payload: dict[str, str]) -> RenderedEmail:
+        name = payload["name"]
+        return RenderedEmail(subject=f"{kind.value} subject", text=f"text for {name}", html=f"<p>html for {name}</p>")
+
+
+class FakeEmailSender(EmailSender):
+    """Keeps what it accepted; while ``down`` is set, every send fails with that message."""
+
+    def __init__(self) -> None:
+        self.sent: list[OutgoingEmail] = []
+        self.down: str | None = None
+
+    def send(self, email: OutgoingEmail) -> None:
+        if self.down is not None:
+            raise EmailDeliveryFailed(self.down)
+        self.sent.append(email)
+
+
+class FakeEmailDispatcher(EmailDispatcher):
+    """A broker: keeps what was published; while ``down``, every publish fails."""
+
+    def __init__(self) -> None:
+        self.published: list[QueuedEmail] = []
+        self.down = False
+
+    def dispatch(self, email: QueuedEmail) -> None:
+        if self.down:
+            raise EmailDispatchFailed("ConnectionRefusedError: [Errno 111] Connection refused")
+        self.published.append(email)

@@ -2,11 +2,12 @@
 
 import enum
 import logging
+from dataclasses import dataclass
 
 from common.clock import Clock
 from common.ids import IdGenerator
 from common.pagination import Page, PageRequest
-from user.application.ports import AccessToken, PasswordHasher, TokenIssuer, UserUnitOfWork
+from user.application.ports import AccessToken, PasswordHasher, QueuedEmail, TokenIssuer, UserUnitOfWork
 from user.domain.errors import (
     EmailAlreadyRegistered,
     InvalidCredentials,
@@ -17,7 +18,8 @@ from user.domain.errors import (
     WrongCurrentPassword,
 )
 from user.domain.login_throttle import LoginThrottle, LoginThrottlePolicy
-from user.domain.user import Role, User, check_name, check_password, email_key
+from user.domain.outbox_email import DEFAULT_DELIVERY_POLICY, DeliveryPolicy, OutboxEmail
+from user.domain.user import EMAIL_MAX_LENGTH, Role, User, check_name, check_password, email_key
 
 logger = logging.getLogger(__name__)
 
@@ -26,6 +28,12 @@ class AdminBootstrap(enum.Enum):
     CREATED = "created"
     ALREADY_ADMIN = "already an ADMIN"
     NOT_ADMIN = "exists but is not an ADMIN"
+
+
+@dataclass(frozen=True, slots=True)
+class SignUp:
+    user: User
+    welcome_email: QueuedEmail  # committed with the account; dispatch it (EmailOutboxService.dispatch)
 
 
 class UserService:
@@ -38,6 +46,7 @@ class UserService:
         clock: Clock,
         ids: IdGenerator,
         throttle_policy: LoginThrottlePolicy,
+        email_policy: DeliveryPolicy = DEFAULT_DELIVERY_POLICY,
     ) -> None:
         self._uow = uow
         self._hasher = hasher
@@ -45,13 +54,35 @@ class UserService:
         self._clock = clock
         self._ids = ids
         self._throttle_policy = throttle_policy
+        self._email_policy = email_policy
+
+    def sign_up(self, *, name: str, email: str, password: str) -> SignUp:
+        """A new USER account and its welcome email, committed in one transaction (the outbox)."""
+        user = self._new_user(name=name, email=email, password=password, role=Role.USER)
+        welcome = OutboxEmail.welcome(
+            id=self._ids.new_id(),
+            recipient=user.email,
+            name=user.name,
+            claim=self._ids.new_id(),
+            now=user.created_at,
+            lease=self._email_policy.lease,
+        )
+        self._add_user(user, welcome)
+        assert welcome.claimed_by is not None
+        return SignUp(user=user, welcome_email=QueuedEmail(outbox_id=welcome.id, claim=welcome.claimed_by))
 
     def register(self, *, name: str, email: str, password: str, role: Role = Role.USER) -> User:
+        """A new account, without a welcome email (the first admin at start)."""
+        user = self._new_user(name=name, email=email, password=password, role=role)
+        self._add_user(user)
+        return user
+
+    def _new_user(self, *, name: str, email: str, password: str, role: Role) -> User:
         check_name(name)
         check_password(password)
         password_hash = self._hasher.hash(password)  # slow: before the transaction opens
         now = self._clock.now()
-        user = User(
+        return User(
             id=self._ids.new_id(),
             name=name,
             email=email.strip(),
@@ -60,13 +91,16 @@ class UserService:
             created_at=now,
             updated_at=now,
         )
+
+    def _add_user(self, user: User, *emails: OutboxEmail) -> None:
         with self._uow as uow:
-            if uow.users.get_by_email(email) is not None:
+            if uow.users.get_by_email(user.email) is not None:
                 raise EmailAlreadyRegistered()
             uow.users.add(user)
+            for outbox_email in emails:
+                uow.outbox.add(outbox_email)
             uow.commit()
         logger.info("user registered", extra={"registered_user_id": user.id})
-        return user
 
     def login(self, *, email: str, password: str) -> AccessToken:
         """Check the password and issue a token.
@@ -186,6 +220,10 @@ class UserService:
             raise LoginThrottled(retry_after)
 
     def _record_failure(self, key: str) -> None:
+        if len(key) > EMAIL_MAX_LENGTH:
+            # No account can have such an address (so there is nothing to
+            # protect or reveal), and the throttle table cannot hold the key.
+            return
         with self._uow as uow:
             throttle = uow.login_throttles.get_for_update(key)
             throttle.register_failure(now=self._clock.now(), policy=self._throttle_policy)

@@ -2,10 +2,15 @@ from sqlalchemy.orm import Session
 
 from database.unit_of_work import SqlAlchemyUnitOfWork
 from user.application.ports import UserUnitOfWork
-from user.infra.repository import SqlAlchemyLoginThrottleRepository, SqlAlchemyUserRepository
+from user.infra.repository import (
+    SqlAlchemyLoginThrottleRepository,
+    SqlAlchemyOutboxEmailRepository,
+    SqlAlchemyUserRepository,
+)
 
 
 class SqlAlchemyUserUnitOfWork(SqlAlchemyUnitOfWork, UserUnitOfWork):
     def _bind(self, session: Session) -> None:
         self.users = SqlAlchemyUserRepository(session)
         self.login_throttles = SqlAlchemyLoginThrottleRepository(session)
+        self.outbox = SqlAlchemyOutboxEmailRepository(session)

@@ -7,6 +7,7 @@ from fastapi import Depends
 from fastapi.security import OAuth2PasswordBearer
 
 from common.request_context import current_request_context
+from user.application.email_outbox_service import EmailOutboxService
 from user.application.user_service import UserService
 from user.domain.errors import InvalidToken
 from user.domain.user import User
@@ -14,6 +15,7 @@ from user.domain.user import User
 bearer_token = OAuth2PasswordBearer(tokenUrl="/users/login", auto_error=False)
 
 UserServiceDep = Annotated[UserService, Depends(Provide["user_service"])]
+EmailOutboxServiceDep = Annotated[EmailOutboxService, Depends(Provide["email_outbox_service"])]
 
 
 @inject

@@ -1,0 +1,219 @@
+"""The outbox repository's contract (fake, SQLite, MariaDB) and its claiming under concurrency.
+
+Rows these tests add are due since ``LONG_AGO``, so they come first in the
+relay's order whatever else the shared test database holds, and are deleted
+at the end.
+"""
+
+import threading
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import Engine, delete
+from sqlalchemy.orm import Session, sessionmaker
+
+from common.clock import SystemClock
+from common.ulid_ids import UlidIdGenerator
+from database.engine import build_engine, build_session_factory
+from tests.fakes import FakeEmailRenderer, FakeEmailSender, FakeUserUnitOfWork
+from user.application.email_outbox_service import EmailOutboxService
+from user.application.ports import UserUnitOfWork
+from user.domain.outbox_email import DeliveryPolicy, EmailKind, EmailStatus, OutboxEmail
+from user.infra.db_models import OutboxEmailRow
+from user.infra.unit_of_work import SqlAlchemyUserUnitOfWork
+
+BACKENDS = ["fake", "sqlite", pytest.param("mariadb", marks=pytest.mark.mariadb)]
+DATABASES = ["sqlite", pytest.param("mariadb", marks=pytest.mark.mariadb)]
+LONG_AGO = datetime(1901, 1, 1, tzinfo=UTC)
+POLICY = DeliveryPolicy(lease=timedelta(minutes=2), retry_base=timedelta(seconds=30), retry_max=timedelta(hours=1))
+
+NewUnitOfWork = Callable[[], UserUnitOfWork]
+
+
+@pytest.fixture(scope="module")
+def engines() -> Iterator[dict[str, Engine]]:
+    engines: dict[str, Engine] = {}
+    yield engines
+    for engine in engines.values():
+        engine.dispose()
+
+
+def factory_for(request: pytest.FixtureRequest, *, engines: dict[str, Engine], backend: str) -> sessionmaker[Session]:
+    url = request.getfixturevalue(f"{backend}_url")
+    if url not in engines:
+        engines[url] = build_engine(url)
+    return build_session_factory(engines[url])
+
+
+@pytest.fixture(params=BACKENDS)
+def new_uow(request: pytest.FixtureRequest, engines: dict[str, Engine]) -> NewUnitOfWork:
+    if request.param == "fake":
+        fake = FakeUserUnitOfWork()
+        return lambda: fake
+    session_factory = factory_for(request, engines=engines, backend=request.param)
+    return lambda: SqlAlchemyUserUnitOfWork(session_factory=session_factory)
+
+
+@pytest.fixture(params=DATABASES)
+def database(request: pytest.FixtureRequest, engines: dict[str, Engine]) -> Iterator[sessionmaker[Session]]:
+    """A real database; the rows a test made are deleted afterwards (see ``made``)."""
+    session_factory = factory_for(request, engines=engines, backend=request.param)
+    made.clear()
+    yield session_factory
+    with session_factory() as session:
+        session.execute(delete(OutboxEmailRow).where(OutboxEmailRow.id.in_(made)))
+        session.commit()
+
+
+made: list[str] = []
+
+
+def pending(*, due: datetime = LONG_AGO, name: str = "Dexter") -> OutboxEmail:
+    email_id = UlidIdGenerator().new_id()
+    made.append(email_id)
+    return OutboxEmail(
+        id=email_id,
+        recipient=f"outbox-{uuid.uuid4().hex[:10]}@example.com",
+        kind=EmailKind.WELCOME,
+        payload={"name": name},
+        next_attempt_at=due,
+        created_at=LONG_AGO,
+    )
+
+
+# -- contract -----------------------------------------------------------------
+
+
+def test_an_email_round_trips(new_uow: NewUnitOfWork) -> None:
+    email = pending(name="한글 😀 <Rita>")
+    with new_uow() as uow:
+        uow.outbox.add(email)
+
+        assert uow.outbox.get(email.id) == email
+        assert uow.outbox.get_for_update(email.id) == email
+        assert uow.outbox.get("no-such-id") is None
+
+
+def test_saved_changes_are_read_back(new_uow: NewUnitOfWork) -> None:
+    email = pending()
+    now = datetime.now(UTC)
+    with new_uow() as uow:
+        uow.outbox.add(email)
+        email.start_attempt(claim="task-1", now=now, lease=POLICY.lease)
+        email.record_failure(error="refused", now=now, policy=POLICY)
+        uow.outbox.save(email)
+
+        again = uow.outbox.get(email.id)
+        assert again is not None
+        assert (again.attempts, again.last_error, again.claimed_by) == (1, "refused", None)
+        assert again.next_attempt_at == now + POLICY.retry_base
+
+
+def test_due_emails_come_oldest_first_and_only_pending_ones(new_uow: NewUnitOfWork) -> None:
+    now = datetime.now(UTC)
+    second, first, sent, later = (
+        pending(due=LONG_AGO + timedelta(seconds=1)),
+        pending(),
+        pending(),
+        pending(due=now + timedelta(hours=1)),
+    )
+    sent.mark_sent(now)
+    with new_uow() as uow:
+        for email in (second, first, sent, later):
+            uow.outbox.add(email)
+
+        due = uow.outbox.due_for_update(now=now, limit=2)
+
+        assert [e.id for e in due] == [first.id, second.id]
+
+
+def test_counting_pending_emails(new_uow: NewUnitOfWork) -> None:
+    with new_uow() as uow:
+        before = uow.outbox.count_pending()
+        sent = pending()
+        sent.mark_sent(datetime.now(UTC))
+        for email in (pending(), pending(), sent):
+            uow.outbox.add(email)
+
+        assert uow.outbox.count_pending() == before + 2
+
+
+# -- concurrency on real databases --------------------------------------------
+
+
+def test_two_relays_claim_disjoint_emails_without_waiting_for_each_other(database: sessionmaker[Session]) -> None:
+    """MariaDB skips the rows another transaction locked; SQLite queues the second writer."""
+    emails = [pending() for _ in range(6)]
+    with SqlAlchemyUserUnitOfWork(database) as uow:
+        for email in emails:
+            uow.outbox.add(email)
+        uow.commit()
+    now = datetime.now(UTC)
+    taken_by_second: list[str] = []
+
+    def second_relay() -> None:
+        with SqlAlchemyUserUnitOfWork(database) as uow:
+            for email in uow.outbox.due_for_update(now=now, limit=3):
+                email.reserve(claim="second", now=now, lease=POLICY.lease)
+                uow.outbox.save(email)
+                taken_by_second.append(email.id)
+            uow.commit()
+
+    with SqlAlchemyUserUnitOfWork(database) as uow:
+        taken_by_first = []
+        for email in uow.outbox.due_for_update(now=now, limit=3):
+            email.reserve(claim="first", now=now, lease=POLICY.lease)
+            uow.outbox.save(email)
+            taken_by_first.append(email.id)
+        other = threading.Thread(target=second_relay)
+        other.start()
+        time.sleep(0.5)  # the second relay runs (MariaDB) or waits (SQLite) while these rows are held
+        if uow.session.get_bind().dialect.name != "sqlite":
+            assert not other.is_alive(), "SKIP LOCKED: the second relay must not wait for the first"
+        uow.commit()
+    other.join(15)
+
+    mine = {email.id for email in emails}
+    assert set(taken_by_first) <= mine
+    assert set(taken_by_second) <= mine
+    assert len(taken_by_first) == len(taken_by_second) == 3
+    assert not set(taken_by_first) & set(taken_by_second)
+
+
+def test_several_relays_at_once_send_each_email_exactly_once(database: sessionmaker[Session]) -> None:
+    emails = [pending() for _ in range(30)]
+    with SqlAlchemyUserUnitOfWork(database) as uow:
+        for email in emails:
+            uow.outbox.add(email)
+        uow.commit()
+    sender = FakeEmailSender()
+    relays = [
+        EmailOutboxService(
+            uow=SqlAlchemyUserUnitOfWork(database),
+            sender=sender,
+            renderer=FakeEmailRenderer(),
+            dispatcher=None,
+            clock=SystemClock(),
+            ids=UlidIdGenerator(),
+            policy=POLICY,
+        )
+        for _ in range(4)
+    ]
+    mine = {email.recipient for email in emails}
+
+    def run(relay: EmailOutboxService) -> None:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and {e.recipient for e in sender.sent} < mine:
+            relay.relay(limit=4)
+
+    with ThreadPoolExecutor(max_workers=len(relays)) as pool:
+        list(pool.map(run, relays))
+
+    assert Counter(e.recipient for e in sender.sent if e.recipient in mine) == dict.fromkeys(mine, 1)
+    with SqlAlchemyUserUnitOfWork(database) as uow:
+        assert all((row := uow.outbox.get(email.id)) is not None and row.status is EmailStatus.SENT for email in emails)
