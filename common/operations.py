@@ -2,13 +2,14 @@
 
 from typing import Annotated, Literal, Protocol
 
-from dependency_injector.wiring import Provide, inject
+from dependency_injector.wiring import inject
 from fastapi import APIRouter, Depends, Header, Response, status
 from prometheus_client import REGISTRY
 from prometheus_client.exposition import choose_encoder
 from pydantic import BaseModel
 
 import common.metrics  # noqa: F401 - registers the email metrics, so /metrics shows them from the start
+from common.injection import Provided
 
 router = APIRouter(tags=["operations"])
 
@@ -37,8 +38,8 @@ class HealthResponse(BaseModel):
 @inject
 def health(
     response: Response,
-    database: Annotated[DatabaseProbe, Depends(Provide["database_probe"])],
-    broker: Annotated[BrokerProbe | None, Depends(Provide["broker_probe"])],
+    database: Annotated[DatabaseProbe, Depends(Provided["database_probe"])],
+    broker: Annotated[BrokerProbe | None, Depends(Provided["broker_probe"])],
 ) -> HealthResponse:
     database_status: PartStatus = "ok" if database.is_up() else "unavailable"
     broker_status: Literal["ok", "unavailable", "disabled"] = (

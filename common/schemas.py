@@ -74,7 +74,7 @@ def pydantic_rule(check: Any) -> Any:
     return validate
 
 
-def page_request(
+async def page_request(
     page: Annotated[int, Query(ge=1, description="1-based page number")] = 1,
     items_per_page: Annotated[int, Query(ge=1, le=MAX_ITEMS_PER_PAGE)] = DEFAULT_ITEMS_PER_PAGE,
 ) -> PageRequest:

@@ -11,7 +11,7 @@ MYSQL_CONNECT_TIMEOUT_SECONDS = 5
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 
 
-def build_engine(url: str, *, pool_size: int = 10, max_overflow: int = 20) -> Engine:
+def build_engine(url: str, *, pool_size: int = 20, max_overflow: int = 20) -> Engine:
     """An engine with pre-ping, so a restarted database is survived.
 
     SQLite: foreign keys on (for ``ON DELETE CASCADE``), WAL, and every

@@ -11,12 +11,12 @@ tag of ours never matches, so a malformed header answers 412, never a write.
 import re
 from typing import Annotated
 
-from dependency_injector.wiring import Provide
 from fastapi import Depends, Header
 
+from common.injection import Provided
 from note.application.note_service import NoteService
 
-NoteServiceDep = Annotated[NoteService, Depends(Provide["note_service"])]
+NoteServiceDep = Annotated[NoteService, Depends(Provided["note_service"])]
 
 _ENTITY_TAG = re.compile(r'^(?:W/)?"([^"]*)"$')
 _VERSION = re.compile(r"^[0-9]{1,18}$")
@@ -38,7 +38,7 @@ def versions_in_if_match(header: str) -> frozenset[int] | None:
     return frozenset(versions)
 
 
-def if_match(
+async def if_match(
     header: Annotated[
         str | None,
         Header(

@@ -2,10 +2,11 @@
 
 from typing import Annotated
 
-from dependency_injector.wiring import Provide, inject
+from dependency_injector.wiring import inject
 from fastapi import Depends
 from fastapi.security import OAuth2PasswordBearer
 
+from common.injection import Provided
 from common.request_context import current_request_context
 from user.application.email_outbox_service import EmailOutboxService
 from user.application.user_service import UserService
@@ -14,8 +15,8 @@ from user.domain.user import User
 
 bearer_token = OAuth2PasswordBearer(tokenUrl="/users/login", auto_error=False)
 
-UserServiceDep = Annotated[UserService, Depends(Provide["user_service"])]
-EmailOutboxServiceDep = Annotated[EmailOutboxService, Depends(Provide["email_outbox_service"])]
+UserServiceDep = Annotated[UserService, Depends(Provided["user_service"])]
+EmailOutboxServiceDep = Annotated[EmailOutboxService, Depends(Provided["email_outbox_service"])]
 
 
 @inject
