@@ -1,0 +1,82 @@
+"""The two bound apps every benchmark figure is compared with.
+
+(a) ``jwt_app``: decodes the same JWT the service would and returns a fixed
+    JSON body the size of a 10-note page: what FastAPI, uvicorn and the token
+    check cost with no database at all.
+(b) ``db_app``: a sync endpoint doing one indexed ``SELECT … LIMIT 10`` on the
+    notes table through a pooled SQLAlchemy engine: the yardstick nothing the
+    service does per request can beat by much.
+
+Both read BENCH_DATABASE_URL and JWT_SECRET from the environment, like the
+service, and run under the same uvicorn settings (bench/perf.py starts them).
+"""
+
+import os
+from typing import Annotated
+
+import orjson
+from fastapi import FastAPI, Header, HTTPException, Response
+from jose import JWTError, jwt
+from sqlalchemy import text
+
+from database.engine import build_engine
+
+PAGE_OF_TEN_NOTES = orjson.dumps(
+    {
+        "total_count": 200,
+        "page": 1,
+        "notes": [
+            {
+                "id": "01JDQ7Z8Y6X5W4V3T2S1R0QPNM",
+                "user_id": "01JDQ7Z8Y6X5W4V3T2S1R0QPNA",
+                "title": f"TIL {number}",
+                "content": "Benchmarks measure; they do not guess. 오늘 배운 것 " * 2,
+                "memo_date": "20261127",
+                "tags": ["bench-1", "bench-2", "학습-3"],
+                "created_at": "2026-11-27T09:30:00.123456+00:00",
+                "updated_at": "2026-11-27T09:30:00.123456+00:00",
+            }
+            for number in range(10)
+        ],
+    }
+)
+
+jwt_app = FastAPI()
+
+
+@jwt_app.get("/bound/jwt")
+async def bound_jwt(authorization: Annotated[str, Header()]) -> Response:
+    try:
+        jwt.decode(
+            authorization.removeprefix("Bearer "),
+            os.environ["JWT_SECRET"],
+            algorithms=["HS256"],
+            options={"require_exp": True, "require_iat": True, "require_sub": True},
+        )
+    except JWTError:
+        raise HTTPException(status_code=401) from None
+    return Response(PAGE_OF_TEN_NOTES, media_type="application/json")
+
+
+db_app = FastAPI()
+_engine = None
+
+LATEST_TEN = text(
+    "SELECT id, title, content, memo_date, created_at FROM notes "
+    "WHERE user_id = :user_id ORDER BY created_at DESC, id DESC LIMIT 10"
+)
+
+
+@db_app.get("/bound/db")
+def bound_db(user_id: str) -> Response:
+    global _engine  # noqa: PLW0603 - one pooled engine for the process, built on first use
+    if _engine is None:
+        _engine = build_engine(os.environ["BENCH_DATABASE_URL"])
+    with _engine.connect() as connection:
+        rows = connection.execute(LATEST_TEN, {"user_id": user_id}).all()
+    body = [
+        {"id": row.id, "title": row.title, "content": row.content, "memo_date": str(row.memo_date),
+         "created_at": str(row.created_at)}
+        for row in rows
+    ]  # fmt: skip
+    return Response(orjson.dumps({"notes": body}), media_type="application/json")
