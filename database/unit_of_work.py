@@ -30,11 +30,13 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        # Closing the session rolls back whatever was not committed, like
+        # ``rollback()``, minus restoring an ORM snapshot nobody will read:
+        # the session ends here. Most units of work only read.
+        assert self._session is not None
         try:
-            super().__exit__(exc_type, exc, tb)
-        finally:
-            assert self._session is not None
             self._session.close()
+        finally:
             self._session = None
 
     @abstractmethod

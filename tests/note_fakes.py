@@ -7,7 +7,7 @@ against these and the SQLAlchemy versions, so they cannot drift apart.
 import copy
 from collections.abc import Callable, Collection, Sequence
 
-from common.pagination import PageRequest
+from common.pagination import Page, PageRequest
 from note.application.ports import NoteUnitOfWork, WriteConflict
 from note.domain.note import Note
 from note.domain.repository import NoteRepository, TagRepository
@@ -47,21 +47,16 @@ class FakeNoteRepository(NoteRepository):
     def delete(self, note: Note) -> None:
         self._notes.pop(note.id, None)
 
-    def list_for_user(self, *, user_id: str, page: PageRequest) -> Sequence[Note]:
+    def page_for_user(self, *, user_id: str, page: PageRequest) -> Page[Note]:
         return self._page(lambda note: note.user_id == user_id, page)
 
-    def count_for_user(self, user_id: str) -> int:
-        return sum(1 for note in self._notes.values() if note.user_id == user_id)
-
-    def list_for_tag(self, *, user_id: str, tag_name: str, page: PageRequest) -> Sequence[Note]:
+    def page_for_tag(self, *, user_id: str, tag_name: str, page: PageRequest) -> Page[Note]:
         return self._page(lambda note: note.user_id == user_id and tag_name in note.tags, page)
 
-    def count_for_tag(self, *, user_id: str, tag_name: str) -> int:
-        return sum(1 for note in self._notes.values() if note.user_id == user_id and tag_name in note.tags)
-
-    def _page(self, keep: Callable[[Note], bool], page: PageRequest) -> list[Note]:
+    def _page(self, keep: Callable[[Note], bool], page: PageRequest) -> Page[Note]:
         chosen = _newest_first([note for note in self._notes.values() if keep(note)])
-        return copy.deepcopy(chosen[page.offset : page.offset + page.limit])
+        items = copy.deepcopy(chosen[page.offset : page.offset + page.limit])
+        return Page(items=items, total_count=len(chosen), page=page.page)
 
 
 class FakeTagRepository(TagRepository):

@@ -121,17 +121,13 @@ class NoteService:
     def list_notes(self, *, actor_id: str, page: PageRequest) -> Page[Note]:
         """The caller's notes, newest created first."""
         with self._uow as uow:
-            total = uow.notes.count_for_user(actor_id)
-            notes = uow.notes.list_for_user(user_id=actor_id, page=page) if page.offset < total else []
-        return Page(items=notes, total_count=total, page=page.page)
+            return uow.notes.page_for_user(user_id=actor_id, page=page)
 
     def list_notes_by_tag(self, *, actor_id: str, tag_name: str, page: PageRequest) -> Page[Note]:
         """The caller's notes carrying ``tag_name`` (trimmed like a stored name); an unknown tag has none."""
         name = tag_name.strip()
         with self._uow as uow:
-            total = uow.notes.count_for_tag(user_id=actor_id, tag_name=name)
-            notes = uow.notes.list_for_tag(user_id=actor_id, tag_name=name, page=page) if page.offset < total else []
-        return Page(items=notes, total_count=total, page=page.page)
+            return uow.notes.page_for_tag(user_id=actor_id, tag_name=name, page=page)
 
     def list_tags(self, *, actor_id: str) -> list[Tag]:
         """The caller's tags with note counts, by name in code-point order."""

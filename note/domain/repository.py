@@ -3,7 +3,7 @@
 from abc import ABC, abstractmethod
 from collections.abc import Collection, Sequence
 
-from common.pagination import PageRequest
+from common.pagination import Page, PageRequest
 from note.domain.note import Note
 from note.domain.tag import Tag
 
@@ -38,17 +38,12 @@ class NoteRepository(ABC):
         Its tags stay, even unused: ``TagRepository.remove_unused`` removes them."""
 
     @abstractmethod
-    def list_for_user(self, *, user_id: str, page: PageRequest) -> Sequence[Note]: ...
+    def page_for_user(self, *, user_id: str, page: PageRequest) -> Page[Note]:
+        """A page of the user's notes, and how many the user has in all."""
 
     @abstractmethod
-    def count_for_user(self, user_id: str) -> int: ...
-
-    @abstractmethod
-    def list_for_tag(self, *, user_id: str, tag_name: str, page: PageRequest) -> Sequence[Note]:
-        """The user's notes carrying the tag named exactly ``tag_name``."""
-
-    @abstractmethod
-    def count_for_tag(self, *, user_id: str, tag_name: str) -> int: ...
+    def page_for_tag(self, *, user_id: str, tag_name: str, page: PageRequest) -> Page[Note]:
+        """A page of the user's notes carrying the tag named exactly ``tag_name``, and how many there are."""
 
 
 class TagRepository(ABC):

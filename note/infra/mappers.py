@@ -3,12 +3,16 @@
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import orjson
+from sqlalchemy import Row
+
 from note.domain.note import Note
 from note.domain.tag import Tag
 from note.infra.db_models import NoteRow
 
 
-def note_from_row(row: NoteRow, tags: Sequence[str]) -> Note:
+def note_from_row(row: NoteRow | Row[Any], tags: Sequence[str]) -> Note:
+    """From an ORM row or a Core row of the ``notes`` table (same attribute names)."""
     return Note(
         id=row.id,
         user_id=row.user_id,
@@ -22,8 +26,9 @@ def note_from_row(row: NoteRow, tags: Sequence[str]) -> Note:
     )
 
 
-def note_to_row(note: Note) -> NoteRow:
-    return NoteRow(id=note.id, user_id=note.user_id, created_at=note.created_at, **note_values(note))
+def note_row_values(note: Note) -> dict[str, Any]:
+    """Every column of a new note's row."""
+    return {"id": note.id, "user_id": note.user_id, "created_at": note.created_at, **note_values(note)}
 
 
 def note_values(note: Note) -> dict[str, Any]:
@@ -46,3 +51,10 @@ def note_tag_links(note: Note, tag_ids: Mapping[str, str]) -> list[dict[str, Any
 
 def tag_from_row(name: str, note_count: int) -> Tag:
     return Tag(name=name, note_count=note_count)
+
+
+def tag_names(tag_list: str | None) -> list[str]:
+    """A note's tag names in its order, from the JSON ``[[position, name], ...]`` a page query aggregates."""
+    if not tag_list:
+        return []
+    return [name for _, name in sorted(orjson.loads(tag_list))]

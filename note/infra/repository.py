@@ -1,26 +1,78 @@
 """SQLAlchemy repositories of the note app. They stage changes; the unit of work commits.
 
-A page of notes loads in three statements whatever its size: a COUNT, the
-page of note rows, and the tag names of all the page's notes at once.
+A page of notes loads in ONE statement whatever its size: the page's note
+rows, each with its tags aggregated into a JSON array by a correlated
+subquery, and the total count as an uncorrelated one. Only a page past the
+end needs a second statement, for the count. One note is one statement too.
 """
 
 from collections import defaultdict
 from collections.abc import Collection, Sequence
 from typing import Any
 
-from sqlalchemy import CursorResult, Insert, Select, delete, exists, func, insert, select, update
+from sqlalchemy import CursorResult, Insert, Row, Select, bindparam, delete, exists, func, insert, select, update
 from sqlalchemy.dialects import mysql, sqlite
 from sqlalchemy.orm import Session
 
 from common.ids import IdGenerator
-from common.pagination import PageRequest
+from common.pagination import Page, PageRequest
+from database.functions import json_array_agg
 from note.domain.note import Note
 from note.domain.repository import NoteRepository, TagRepository
 from note.domain.tag import Tag, by_name
 from note.infra.db_models import NoteRow, TagRow, note_tags
-from note.infra.mappers import note_from_row, note_tag_links, note_to_row, note_values, tag_from_row
+from note.infra.mappers import note_from_row, note_row_values, note_tag_links, note_values, tag_from_row, tag_names
 
-NEWEST_FIRST = (NoteRow.created_at.desc(), NoteRow.id.desc())
+# Core statements on the tables, not ORM entities: reads map rows straight to
+# domain entities, with no identity map to fill and to empty again.
+notes = NoteRow.__table__
+NEWEST_FIRST = (notes.c.created_at.desc(), notes.c.id.desc())
+
+
+def _tag_list() -> Any:
+    """The note's tags as a JSON array of [position, name] pairs, correlated to the outer ``notes``."""
+    link, tag = note_tags.alias("link"), TagRow.__table__.alias("tag")
+    return (
+        select(json_array_agg(func.json_array(link.c.position, tag.c.name)))
+        .select_from(link.join(tag, tag.c.id == link.c.tag_id))
+        .where(link.c.note_id == notes.c.id)
+        .correlate(notes)
+        .scalar_subquery()
+        .label("tag_list")
+    )
+
+
+TAG_LIST = _tag_list()
+
+
+def _tagged(statement: Select[Any]) -> Select[Any]:
+    """``statement`` over notes, narrowed to the user's notes carrying the tag ``:tag_name``."""
+    return (
+        statement.join(note_tags, note_tags.c.note_id == notes.c.id)
+        .join(TagRow, TagRow.id == note_tags.c.tag_id)
+        .where(TagRow.user_id == bindparam("user_id"), TagRow.name == bindparam("tag_name"))
+    )
+
+
+def _page_statement(notes_of_user: Select[Any], count: Select[Any]) -> tuple[Select[Any], Select[Any]]:
+    """A page of ``notes_of_user`` with each note's tags and the total; and the count alone."""
+    page = (
+        notes_of_user.add_columns(TAG_LIST, count.scalar_subquery().label("total_count"))
+        .order_by(*NEWEST_FIRST)
+        .limit(bindparam("limit"))
+        .offset(bindparam("offset"))
+    )
+    return page, count
+
+
+# Built once (parameters: user_id, tag_name, limit, offset): a statement object
+# memoizes its cache key, so each request skips rebuilding and re-keying it.
+MINE = notes.c.user_id == bindparam("user_id")
+PAGE_FOR_USER = _page_statement(select(notes).where(MINE), select(func.count()).select_from(notes).where(MINE))
+PAGE_FOR_TAG = _page_statement(
+    _tagged(select(notes).where(MINE)), _tagged(select(func.count()).select_from(notes).where(MINE))
+)
+NOTE_BY_ID = select(notes, TAG_LIST).where(notes.c.id == bindparam("note_id"))
 
 
 class SqlAlchemyNoteRepository(NoteRepository):
@@ -29,27 +81,21 @@ class SqlAlchemyNoteRepository(NoteRepository):
         self._ids = ids
 
     def add(self, note: Note) -> None:
-        self._session.add(note_to_row(note))
-        self._session.flush()
+        self._session.execute(insert(notes).values(note_row_values(note)))
         if note.tags:
             self._link(note, self._lock_tags(user_id=note.user_id, names=note.tags))
 
     def get(self, note_id: str) -> Note | None:
-        row = self._session.get(NoteRow, note_id)
-        return None if row is None else self._with_tags([row])[0]
+        row = self._session.execute(NOTE_BY_ID, {"note_id": note_id}).first()
+        return None if row is None else note_from_row(row, tag_names(row.tag_list))
 
     def get_for_update(self, note_id: str) -> Note | None:
-        row = self._session.scalars(
-            select(NoteRow).where(NoteRow.id == note_id).with_for_update().execution_options(populate_existing=True)
-        ).first()
+        row = self._session.execute(select(notes).where(notes.c.id == note_id).with_for_update()).first()
         return None if row is None else self._with_tags([row])[0]
 
     def update(self, note: Note, *, expected_version: int) -> bool:
         result: CursorResult[Any] = self._session.execute(  # type: ignore[assignment]
-            update(NoteRow)
-            .where(NoteRow.id == note.id, NoteRow.version == expected_version)
-            .values(note_values(note))
-            .execution_options(synchronize_session=False)
+            update(notes).where(notes.c.id == note.id, notes.c.version == expected_version).values(note_values(note))
         )
         if result.rowcount != 1:
             return False
@@ -70,30 +116,27 @@ class SqlAlchemyNoteRepository(NoteRepository):
         if note.tags:
             self._lock_tags(user_id=note.user_id, names=note.tags)
         # ON DELETE CASCADE takes the note's tag links with it.
-        self._session.execute(delete(NoteRow).where(NoteRow.id == note.id).execution_options(synchronize_session=False))
+        self._session.execute(delete(notes).where(notes.c.id == note.id))
 
-    def list_for_user(self, *, user_id: str, page: PageRequest) -> Sequence[Note]:
-        return self._page(select(NoteRow).where(NoteRow.user_id == user_id), page)
+    def page_for_user(self, *, user_id: str, page: PageRequest) -> Page[Note]:
+        return self._page(PAGE_FOR_USER, {"user_id": user_id}, page)
 
-    def count_for_user(self, user_id: str) -> int:
-        return self._session.scalar(select(func.count()).select_from(NoteRow).where(NoteRow.user_id == user_id)) or 0
-
-    def list_for_tag(self, *, user_id: str, tag_name: str, page: PageRequest) -> Sequence[Note]:
+    def page_for_tag(self, *, user_id: str, tag_name: str, page: PageRequest) -> Page[Note]:
         if _padded(tag_name):
-            return []
-        return self._page(_tagged(select(NoteRow), user_id=user_id, tag_name=tag_name), page)
+            return Page(items=[], total_count=0, page=page.page)
+        return self._page(PAGE_FOR_TAG, {"user_id": user_id, "tag_name": tag_name}, page)
 
-    def count_for_tag(self, *, user_id: str, tag_name: str) -> int:
-        if _padded(tag_name):
-            return 0
-        statement = _tagged(select(func.count()).select_from(NoteRow), user_id=user_id, tag_name=tag_name)
-        return self._session.scalar(statement) or 0
+    def _page(
+        self, statements: tuple[Select[Any], Select[Any]], parameters: dict[str, Any], page: PageRequest
+    ) -> Page[Note]:
+        page_statement, count_statement = statements
+        rows = self._session.execute(page_statement, {**parameters, "limit": page.limit, "offset": page.offset}).all()
+        # A page past the end has no row to carry the total: ask for it alone.
+        total_count = rows[0].total_count if rows else self._session.scalar(count_statement, parameters) or 0
+        items = [note_from_row(row, tag_names(row.tag_list)) for row in rows]
+        return Page(items=items, total_count=total_count, page=page.page)
 
-    def _page(self, statement: Select[tuple[NoteRow]], page: PageRequest) -> list[Note]:
-        rows = self._session.scalars(statement.order_by(*NEWEST_FIRST).offset(page.offset).limit(page.limit)).all()
-        return self._with_tags(rows)
-
-    def _with_tags(self, rows: Sequence[NoteRow]) -> list[Note]:
+    def _with_tags(self, rows: Sequence[Row[Any]]) -> list[Note]:
         """Entities for ``rows``, with the tags of all of them read in one statement."""
         if not rows:
             return []
@@ -166,15 +209,6 @@ class SqlAlchemyTagRepository(TagRepository):
             )
             .execution_options(synchronize_session=False)
         )
-
-
-def _tagged(statement: Select[Any], *, user_id: str, tag_name: str) -> Select[Any]:
-    """``statement`` over notes, narrowed to the user's notes carrying the tag."""
-    return (
-        statement.join(note_tags, note_tags.c.note_id == NoteRow.id)
-        .join(TagRow, TagRow.id == note_tags.c.tag_id)
-        .where(NoteRow.user_id == user_id, TagRow.user_id == user_id, TagRow.name == tag_name)
-    )
 
 
 def _padded(name: str) -> bool:

@@ -93,7 +93,31 @@ def test_listing_a_page_takes_the_same_statements_for_1_10_and_100_notes(
         assert page.items[-1].tags[1] == f"own-{100 - size}"
 
     assert len(set(counts.values())) == 1, counts
-    assert len(statement_log.selects()) == 3, statement_log.selects()  # COUNT, the page, the page's tags
+    # One: the page's notes, each with its tags (a subquery), and the total count (another).
+    assert len(statement_log.selects()) == 1, statement_log.selects()
+
+
+def test_a_page_past_the_end_takes_one_more_statement_for_the_count(
+    service: NoteService, statement_log: StatementLog, user_with_100_notes: str
+) -> None:
+    page, _ = statement_log.run(
+        partial(service.list_notes, actor_id=user_with_100_notes, page=PageRequest(page=11, items_per_page=10))
+    )
+
+    assert page.items == []
+    assert page.total_count == 100
+    assert len(statement_log.selects()) == 2, statement_log.selects()
+
+
+def test_one_note_with_its_tags_takes_one_statement(
+    service: NoteService, statement_log: StatementLog, user_with_100_notes: str
+) -> None:
+    first = service.list_notes(actor_id=user_with_100_notes, page=PageRequest(items_per_page=1)).items[0]
+
+    note, _ = statement_log.run(partial(service.get_note, actor_id=user_with_100_notes, note_id=first.id))
+
+    assert note == first
+    assert len(statement_log.selects()) == 1, statement_log.selects()
 
 
 def test_listing_by_tag_takes_the_same_statements_for_1_10_and_100_notes(
@@ -114,7 +138,7 @@ def test_listing_by_tag_takes_the_same_statements_for_1_10_and_100_notes(
         assert all(len(note.tags) == 3 for note in page.items)
 
     assert len(set(counts.values())) == 1, counts
-    assert len(statement_log.selects()) == 3, statement_log.selects()
+    assert len(statement_log.selects()) == 1, statement_log.selects()
 
 
 def test_tags_with_counts_take_one_statement_however_many_there_are(

@@ -193,12 +193,12 @@ def test_lists_are_the_users_notes_newest_first_ties_by_id(store: Store) -> None
     expected = sorted(notes, key=lambda note: (note.created_at, note.id), reverse=True)
 
     with store.uow() as uow:
-        pages = [uow.notes.list_for_user(user_id=user, page=PageRequest(page=n, items_per_page=4)) for n in (1, 2, 3)]
-        total = uow.notes.count_for_user(user)
+        pages = [uow.notes.page_for_user(user_id=user, page=PageRequest(page=n, items_per_page=4)) for n in (1, 2, 3)]
 
-    assert [note.id for page in pages for note in page] == [note.id for note in expected]
-    assert [len(page) for page in pages] == [4, 2, 0]
-    assert total == 6
+    assert [note.id for page in pages for note in page.items] == [note.id for note in expected]
+    assert [len(page.items) for page in pages] == [4, 2, 0]
+    assert [page.total_count for page in pages] == [6, 6, 6]
+    assert [page.page for page in pages] == [1, 2, 3]
 
 
 def test_tag_lists_compare_names_exactly_and_stay_within_the_user(store: Store) -> None:
@@ -209,12 +209,14 @@ def test_tag_lists_compare_names_exactly_and_stay_within_the_user(store: Store) 
     add(store, older, newer, umlaut, make_note(other, tags=["study"], created_at=T0 + timedelta(days=1)))
 
     with store.uow() as uow:
-        study = uow.notes.list_for_tag(user_id=user, tag_name="study", page=PageRequest())
+        study = uow.notes.page_for_tag(user_id=user, tag_name="study", page=PageRequest()).items
         counts = {
-            name: uow.notes.count_for_tag(user_id=user, tag_name=name)
+            name: uow.notes.page_for_tag(user_id=user, tag_name=name, page=PageRequest()).total_count
             for name in ("study", "Study", "stüdy", "STUDY", "study ", "unknown")
         }
-        second_page = uow.notes.list_for_tag(user_id=user, tag_name="study", page=PageRequest(page=2, items_per_page=1))
+        second_page = uow.notes.page_for_tag(
+            user_id=user, tag_name="study", page=PageRequest(page=2, items_per_page=1)
+        ).items
 
     assert [note.id for note in study] == [newer.id, older.id]
     assert study[0] == newer

@@ -1,6 +1,9 @@
 """The only code that turns user rows into entities and back."""
 
 import json
+from typing import Any
+
+from sqlalchemy import Row
 
 from user.domain.login_throttle import LoginThrottle
 from user.domain.outbox_email import EmailKind, EmailStatus, OutboxEmail
@@ -8,7 +11,8 @@ from user.domain.user import Role, User, email_key
 from user.infra.db_models import LoginThrottleRow, OutboxEmailRow, UserRow
 
 
-def user_from_row(row: UserRow) -> User:
+def user_from_row(row: UserRow | Row[Any]) -> User:
+    """From an ORM row or a Core row of the ``users`` table (same attribute names)."""
     return User(
         id=row.id,
         name=row.name,
@@ -21,19 +25,22 @@ def user_from_row(row: UserRow) -> User:
     )
 
 
-def user_to_row(user: User, row: UserRow | None = None) -> UserRow:
-    row = row or UserRow(id=user.id, created_at=user.created_at)
-    row.name = user.name
-    row.email = user.email
-    row.email_key = email_key(user.email)
-    row.password_hash = user.password_hash
-    row.role = user.role.value
-    row.token_version = user.token_version
-    row.updated_at = user.updated_at
-    return row
+def user_values(user: User) -> dict[str, Any]:
+    """The ``users`` columns of ``user``: all of them for an insert; an update leaves ``id`` and ``created_at``."""
+    return {
+        "id": user.id,
+        "name": user.name,
+        "email": user.email,
+        "email_key": email_key(user.email),
+        "password_hash": user.password_hash,
+        "role": user.role.value,
+        "token_version": user.token_version,
+        "created_at": user.created_at,
+        "updated_at": user.updated_at,
+    }
 
 
-def throttle_from_row(row: LoginThrottleRow) -> LoginThrottle:
+def throttle_from_row(row: LoginThrottleRow | Row[Any]) -> LoginThrottle:
     return LoginThrottle(email_key=row.email_key, failures=row.failures, locked_until=row.locked_until)
 
 

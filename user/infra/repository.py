@@ -3,7 +3,7 @@
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.dialects import mysql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -20,8 +20,16 @@ from user.infra.mappers import (
     outbox_email_to_row,
     throttle_from_row,
     user_from_row,
-    user_to_row,
+    user_values,
 )
+
+# Core statements on the tables, not ORM entities: a read is one SELECT mapped
+# straight to a domain entity, with no identity map to fill and to empty again.
+users = UserRow.__table__
+throttles = LoginThrottleRow.__table__
+# Built once: a statement object memoizes its cache key, the hot reads skip recomputing it.
+USER_BY_ID = select(users).where(users.c.id == bindparam("user_id"))
+USER_BY_EMAIL_KEY = select(users).where(users.c.email_key == bindparam("email_key"))
 
 
 class SqlAlchemyUserRepository(UserRepository):
@@ -29,38 +37,36 @@ class SqlAlchemyUserRepository(UserRepository):
         self._session = session
 
     def add(self, user: User) -> None:
-        self._session.add(user_to_row(user))
         try:
-            self._session.flush()
+            self._session.execute(insert(users).values(user_values(user)))
         except IntegrityError:
             raise EmailAlreadyRegistered() from None
 
     def get(self, user_id: str) -> User | None:
-        row = self._session.get(UserRow, user_id)
+        row = self._session.execute(USER_BY_ID, {"user_id": user_id}).first()
         return None if row is None else user_from_row(row)
 
     def get_by_email(self, email: str) -> User | None:
-        row = self._session.scalars(select(UserRow).where(UserRow.email_key == email_key(email))).first()
+        row = self._session.execute(USER_BY_EMAIL_KEY, {"email_key": email_key(email)}).first()
         return None if row is None else user_from_row(row)
 
     def save(self, user: User) -> None:
-        row = self._session.get(UserRow, user.id)
-        if row is not None:
-            user_to_row(user, row)
-            self._session.flush()
+        values = user_values(user)
+        del values["id"], values["created_at"]
+        self._session.execute(update(users).where(users.c.id == user.id).values(values))
 
     def delete(self, user_id: str) -> None:
-        # A bulk DELETE lets the database's ON DELETE CASCADE remove notes and tags.
-        self._session.execute(delete(UserRow).where(UserRow.id == user_id))
+        # The database's ON DELETE CASCADE removes the user's notes and tags.
+        self._session.execute(delete(users).where(users.c.id == user_id))
 
     def list(self, page: PageRequest) -> Sequence[User]:
-        rows = self._session.scalars(
-            select(UserRow).order_by(UserRow.created_at, UserRow.id).offset(page.offset).limit(page.limit)
+        rows = self._session.execute(
+            select(users).order_by(users.c.created_at, users.c.id).offset(page.offset).limit(page.limit)
         )
         return [user_from_row(row) for row in rows]
 
     def count(self) -> int:
-        return self._session.scalar(select(func.count()).select_from(UserRow)) or 0
+        return self._session.scalar(select(func.count()).select_from(users)) or 0
 
 
 class SqlAlchemyLoginThrottleRepository(LoginThrottleRepository):
@@ -68,26 +74,23 @@ class SqlAlchemyLoginThrottleRepository(LoginThrottleRepository):
         self._session = session
 
     def get(self, email_key: str) -> LoginThrottle | None:
-        row = self._session.get(LoginThrottleRow, email_key)
+        row = self._session.execute(select(throttles).where(throttles.c.email_key == email_key)).first()
         return None if row is None else throttle_from_row(row)
 
     def get_for_update(self, email_key: str) -> LoginThrottle:
         self._insert_if_absent(email_key)
-        row = self._session.scalars(
-            select(LoginThrottleRow).where(LoginThrottleRow.email_key == email_key).with_for_update()
-        ).one()
+        row = self._session.execute(select(throttles).where(throttles.c.email_key == email_key).with_for_update()).one()
         return throttle_from_row(row)
 
     def save(self, throttle: LoginThrottle) -> None:
         self._session.execute(
-            update(LoginThrottleRow)
-            .where(LoginThrottleRow.email_key == throttle.email_key)
+            update(throttles)
+            .where(throttles.c.email_key == throttle.email_key)
             .values(failures=throttle.failures, locked_until=throttle.locked_until)
-            .execution_options(synchronize_session=False)
         )
 
     def reset(self, email_key: str) -> None:
-        self._session.execute(delete(LoginThrottleRow).where(LoginThrottleRow.email_key == email_key))
+        self._session.execute(delete(throttles).where(throttles.c.email_key == email_key))
 
     def _insert_if_absent(self, email_key: str) -> None:
         """An insert that two processes may race on without an error.
