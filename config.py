@@ -67,6 +67,8 @@ class Settings(BaseSettings):
 
     host: str = "127.0.0.1"
     port: Port = 8000
+    # Threads that run the sync routes and dependencies (database work), per process.
+    thread_pool_size: Positive = 8
     log_level: Literal["CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG"] = "INFO"
 
     login_max_failures: Positive = 5

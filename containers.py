@@ -17,6 +17,7 @@ from database.health import SqlAlchemyDatabaseProbe
 from note.application.note_service import NoteService
 from note.infra.unit_of_work import SqlAlchemyNoteUnitOfWork
 from user.application.email_outbox_service import EmailOutboxService
+from user.application.ports import QueuedEmail
 from user.application.user_service import UserService
 from user.domain.login_throttle import LoginThrottlePolicy
 from user.domain.outbox_email import DeliveryPolicy, EmailKind
@@ -26,6 +27,7 @@ from user.infra.jose_token_issuer import JoseTokenIssuer
 from user.infra.log_email_sender import LogEmailSender
 from user.infra.smtp_email_sender import DEADLINE_FACTOR, SmtpEmailSender
 from user.infra.template_email_renderer import TemplateEmailRenderer
+from user.infra.thread_pool_email_dispatcher import ThreadPoolEmailDispatcher
 from user.infra.unit_of_work import SqlAlchemyUserUnitOfWork
 
 # What a Celery worker imports to find its tasks, and wires for their dependencies.
@@ -56,6 +58,11 @@ def _relay_pass(services: Callable[[], EmailOutboxService]) -> Callable[[], int]
     return lambda: services().relay()
 
 
+def _delivery(container: "Container") -> Callable[[QueuedEmail], object]:
+    """Send one email with a fresh service (and unit of work), as the relay does."""
+    return lambda email: container.email_outbox_service().deliver(outbox_id=email.outbox_id, claim=email.claim)
+
+
 class Container(containers.DeclarativeContainer):
     # Only the modules that hold Provide markers.
     wiring_config = containers.WiringConfiguration(
@@ -68,6 +75,7 @@ class Container(containers.DeclarativeContainer):
         ]
     )
 
+    __self__ = providers.Self()
     settings = providers.Dependency(instance_of=Settings)
 
     # Shared, stateless, built once.
@@ -130,7 +138,7 @@ class Container(containers.DeclarativeContainer):
     email_dispatcher = providers.Selector(
         providers.Callable(_broker_mode, settings),
         celery=providers.Singleton(CeleryEmailDispatcher, celery_app),
-        in_process=providers.Object(None),
+        in_process=providers.Singleton(ThreadPoolEmailDispatcher, deliver=providers.Callable(_delivery, __self__)),
     )
 
     # Per use: a fresh unit of work (and so a fresh session) every time.

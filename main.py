@@ -8,6 +8,7 @@ from pathlib import Path
 import uvicorn
 from alembic import command
 from alembic.config import Config
+from anyio import to_thread
 from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
 from sqlalchemy.exc import OperationalError
@@ -65,6 +66,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     container: Container = app.state.container
     settings: Settings = container.settings()
+    # Few threads for the sync routes: on a small machine, 40 runnable threads
+    # (anyio's default) spend their time contending for the GIL.
+    to_thread.current_default_thread_limiter().total_tokens = settings.thread_pool_size
     if settings.first_admin_email and settings.first_admin_password:
         outcome = await run_in_threadpool(
             container.user_service().ensure_admin,
@@ -84,6 +88,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     finally:
         if relay is not None:
             await run_in_threadpool(relay.stop)
+        await run_in_threadpool(container.email_dispatcher().close)
         container.engine().dispose()
 
 

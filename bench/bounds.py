@@ -12,9 +12,12 @@ service, and run under the same uvicorn settings (bench/perf.py starts them).
 """
 
 import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Annotated
 
 import orjson
+from anyio import to_thread
 from fastapi import FastAPI, Header, HTTPException, Response
 from jose import JWTError, jwt
 from sqlalchemy import text
@@ -41,7 +44,15 @@ PAGE_OF_TEN_NOTES = orjson.dumps(
     }
 )
 
-jwt_app = FastAPI()
+
+@asynccontextmanager
+async def same_threads_as_the_service(_app: FastAPI) -> AsyncIterator[None]:
+    """The service's thread pool size (THREAD_POOL_SIZE, default 8), for a like-for-like bound."""
+    to_thread.current_default_thread_limiter().total_tokens = int(os.environ.get("THREAD_POOL_SIZE", "8"))
+    yield
+
+
+jwt_app = FastAPI(lifespan=same_threads_as_the_service)
 
 
 @jwt_app.get("/bound/jwt")
@@ -58,7 +69,7 @@ async def bound_jwt(authorization: Annotated[str, Header()]) -> Response:
     return Response(PAGE_OF_TEN_NOTES, media_type="application/json")
 
 
-db_app = FastAPI()
+db_app = FastAPI(lifespan=same_threads_as_the_service)
 _engine = None
 
 LATEST_TEN = text(

@@ -26,12 +26,13 @@ from note.infra.mappers import note_from_row, note_row_values, note_tag_links, n
 # Core statements on the tables, not ORM entities: reads map rows straight to
 # domain entities, with no identity map to fill and to empty again.
 notes = NoteRow.__table__
+tags = TagRow.__table__
 NEWEST_FIRST = (notes.c.created_at.desc(), notes.c.id.desc())
 
 
 def _tag_list() -> Any:
     """The note's tags as a JSON array of [position, name] pairs, correlated to the outer ``notes``."""
-    link, tag = note_tags.alias("link"), TagRow.__table__.alias("tag")
+    link, tag = note_tags.alias("link"), tags.alias("tag")
     return (
         select(json_array_agg(func.json_array(link.c.position, tag.c.name)))
         .select_from(link.join(tag, tag.c.id == link.c.tag_id))
@@ -49,8 +50,8 @@ def _tagged(statement: Select[Any]) -> Select[Any]:
     """``statement`` over notes, narrowed to the user's notes carrying the tag ``:tag_name``."""
     return (
         statement.join(note_tags, note_tags.c.note_id == notes.c.id)
-        .join(TagRow, TagRow.id == note_tags.c.tag_id)
-        .where(TagRow.user_id == bindparam("user_id"), TagRow.name == bindparam("tag_name"))
+        .join(tags, tags.c.id == note_tags.c.tag_id)
+        .where(tags.c.user_id == bindparam("user_id"), tags.c.name == bindparam("tag_name"))
     )
 
 
@@ -147,8 +148,8 @@ class SqlAlchemyNoteRepository(NoteRepository):
         """The tag names of each note, in the note's order: one statement for any number of notes."""
         names: dict[str, list[str]] = defaultdict(list)
         links = self._session.execute(
-            select(note_tags.c.note_id, TagRow.name)
-            .join(TagRow, TagRow.id == note_tags.c.tag_id)
+            select(note_tags.c.note_id, tags.c.name)
+            .join(tags, tags.c.id == note_tags.c.tag_id)
             .where(note_tags.c.note_id.in_(note_ids))
             .order_by(note_tags.c.note_id, note_tags.c.position)
         )
@@ -172,8 +173,8 @@ class SqlAlchemyNoteRepository(NoteRepository):
         rows = [{"id": self._ids.new_id(), "user_id": user_id, "name": name} for name in sorted(names)]
         self._session.execute(_upsert_tags(self._session), rows)
         found = self._session.execute(
-            select(TagRow.name, TagRow.id)
-            .where(TagRow.user_id == user_id, TagRow.name.in_(list(names)))
+            select(tags.c.name, tags.c.id)
+            .where(tags.c.user_id == user_id, tags.c.name.in_(list(names)))
             .with_for_update(read=True)
         )
         return dict(found.all())  # (name, id) rows
@@ -185,10 +186,10 @@ class SqlAlchemyTagRepository(TagRepository):
 
     def list_for_user(self, user_id: str) -> Sequence[Tag]:
         rows = self._session.execute(
-            select(TagRow.name, func.count(note_tags.c.note_id))
-            .outerjoin(note_tags, note_tags.c.tag_id == TagRow.id)
-            .where(TagRow.user_id == user_id)
-            .group_by(TagRow.id, TagRow.name)
+            select(tags.c.name, func.count(note_tags.c.note_id))
+            .outerjoin(note_tags, note_tags.c.tag_id == tags.c.id)
+            .where(tags.c.user_id == user_id)
+            .group_by(tags.c.id, tags.c.name)
         )
         # Sorted here, not by ORDER BY: code-point order whatever the database's collation.
         return by_name(tag_from_row(name, count) for name, count in rows)
@@ -201,11 +202,11 @@ class SqlAlchemyTagRepository(TagRepository):
         # subquery of a DELETE is a locking read of the latest committed links,
         # never of an older snapshot, so a tag still in use is never removed.
         self._session.execute(
-            delete(TagRow)
+            delete(tags)
             .where(
-                TagRow.user_id == user_id,
-                TagRow.name.in_(list(names)),
-                ~exists().where(note_tags.c.tag_id == TagRow.id),
+                tags.c.user_id == user_id,
+                tags.c.name.in_(list(names)),
+                ~exists().where(note_tags.c.tag_id == tags.c.id),
             )
             .execution_options(synchronize_session=False)
         )
@@ -222,9 +223,11 @@ def _padded(name: str) -> bool:
 
 def _upsert_tags(session: Session) -> Insert:
     """An INSERT of tag rows that leaves (and locks) an existing (user, name), and fails on anything else."""
-    if session.get_bind().dialect.name == "sqlite":
-        # SQLite has one writer at a time (BEGIN IMMEDIATE): there is nothing to lock.
-        return sqlite.insert(TagRow).on_conflict_do_nothing(index_elements=["user_id", "name"])
-    statement = mysql.insert(TagRow)
-    # A no-op update, for its exclusive lock on the existing row.
-    return statement.on_duplicate_key_update(name=statement.inserted.name)
+    return UPSERT_TAGS_SQLITE if session.get_bind().dialect.name == "sqlite" else UPSERT_TAGS_MYSQL
+
+
+# SQLite has one writer at a time (BEGIN IMMEDIATE): there is nothing to lock.
+UPSERT_TAGS_SQLITE = sqlite.insert(tags).on_conflict_do_nothing(index_elements=["user_id", "name"])
+_insert_tags = mysql.insert(tags)
+# A no-op update, for its exclusive lock on the existing row.
+UPSERT_TAGS_MYSQL = _insert_tags.on_duplicate_key_update(name=_insert_tags.inserted.name)

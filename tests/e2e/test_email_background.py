@@ -76,10 +76,14 @@ def test_smtp_down_keeps_the_email_pending_with_the_error_until_smtp_is_back(
 
     assert response.status_code == 201, response.text
     assert elapsed < 1.0
-    pending = outbox_row(session_factory, email)
+    # The send runs after the response, on the email threads: wait for its failure to be recorded.
+    pending = wait_until(
+        lambda: (row := outbox_row(session_factory, email)).last_error is not None and row,
+        timeout=10,
+        what="the failed attempt recorded",
+    )
     assert pending.status is EmailStatus.PENDING
     assert pending.attempts >= 1
-    assert pending.last_error is not None
     assert "Connection refused" in pending.last_error
     assert pending.sent_at is None
     # The relay keeps retrying with backoff: more attempts, each recorded.

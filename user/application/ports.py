@@ -101,8 +101,12 @@ class EmailDispatchFailed(Exception):
 
 
 class EmailDispatcher(ABC):
-    """Hands an outbox email to the processes that send it (a broker and its workers)."""
+    """Hands an outbox email to whoever sends it: a broker and its workers, or
+    a thread pool of this process that is not the one serving requests."""
 
     @abstractmethod
     def dispatch(self, email: QueuedEmail) -> None:
-        """Return once the broker has the task; ``EmailDispatchFailed`` otherwise. Never blocks long."""
+        """Return once the email is handed over; ``EmailDispatchFailed`` otherwise. Never blocks long."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook, nothing to do by default
+        """Release what the dispatcher holds, when the process stops."""
