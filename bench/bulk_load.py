@@ -8,7 +8,7 @@ API to keep it honest.
 """
 
 import random
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import create_engine, insert
@@ -22,6 +22,7 @@ PASSWORD = "bench password 1234"
 COMMON_TAG = "common"
 CONTENT = "Benchmarks measure; they do not guess. 오늘 배운 것 " * 2
 BATCH = 5_000
+MEMO_DATE = date(2026, 11, 27)
 
 
 def _ulid_at(moment: datetime) -> str:
@@ -69,7 +70,7 @@ def bulk_load(
             user_rows.append(
                 {"id": user_id, "name": f"Bench {number}", "email": email, "email_key": email,
                  "password_hash": password_hash, "role": "USER", "token_version": 0,
-                 "created_at": moment.replace(tzinfo=None), "updated_at": moment.replace(tzinfo=None)}
+                 "created_at": moment, "updated_at": moment}
             )  # fmt: skip
             tag_ids: dict[str, str] = {}
             count = sample_notes_per_user if number < sample else rest_per_user
@@ -78,19 +79,19 @@ def bulk_load(
                 moment += timedelta(microseconds=rng.randint(50, 500))
                 note_id = _ulid_at(moment)
                 note_ids.append(note_id)
-                names = {f"bench-{rng.randint(1, 50)}", f"학습-{rng.randint(1, 50)}"}
+                # In the order a client gives them, as the API seeding does (bench/perf.py).
+                names = [f"bench-{rng.randint(1, 50)}", f"학습-{rng.randint(1, 50)}"]
                 if index % 3 == 0:
-                    names.add(COMMON_TAG)
-                naive = moment.replace(tzinfo=None)
+                    names.append(COMMON_TAG)
                 note_rows.append(
                     {"id": note_id, "user_id": user_id, "title": f"TIL {index}", "content": CONTENT,
-                     "memo_date": datetime(2026, 11, 27).date(), "version": 1, "created_at": naive, "updated_at": naive}
+                     "memo_date": MEMO_DATE, "version": 1, "created_at": moment, "updated_at": moment}
                 )  # fmt: skip
-                for name in sorted(names):
+                for position, name in enumerate(names):
                     if name not in tag_ids:
                         tag_ids[name] = _ulid_at(moment)
                         tag_rows.append({"id": tag_ids[name], "user_id": user_id, "name": name})
-                    link_rows.append({"note_id": note_id, "tag_id": tag_ids[name]})
+                    link_rows.append({"note_id": note_id, "tag_id": tag_ids[name], "position": position})
                 flush()
             if number < sample:
                 sampled.append({"id": user_id, "email": email, "tag": COMMON_TAG, "note_ids": note_ids})
