@@ -58,9 +58,9 @@ def _relay_pass(services: Callable[[], EmailOutboxService]) -> Callable[[], int]
     return lambda: services().relay()
 
 
-def _delivery(container: "Container") -> Callable[[QueuedEmail], object]:
-    """Send one email with a fresh service (and unit of work), as the relay does."""
-    return lambda email: container.email_outbox_service().deliver(outbox_id=email.outbox_id, claim=email.claim)
+def _dispatch(container: "Container") -> Callable[[QueuedEmail], object]:
+    """Publish (broker) or send (no broker) one email, with a fresh service and unit of work."""
+    return lambda email: container.email_outbox_service().dispatch(email)
 
 
 class Container(containers.DeclarativeContainer):
@@ -138,8 +138,12 @@ class Container(containers.DeclarativeContainer):
     email_dispatcher = providers.Selector(
         providers.Callable(_broker_mode, settings),
         celery=providers.Singleton(CeleryEmailDispatcher, celery_app),
-        in_process=providers.Singleton(ThreadPoolEmailDispatcher, deliver=providers.Callable(_delivery, __self__)),
+        in_process=providers.Object(None),
     )
+    # What a signup hands its welcome email to: two threads of the web process's own,
+    # which publish it (broker) or send it (no broker), so that neither a slow SMTP
+    # server nor a hanging broker ever holds the threads that serve requests.
+    email_handoff = providers.Singleton(ThreadPoolEmailDispatcher, deliver=providers.Callable(_dispatch, __self__))
 
     # Per use: a fresh unit of work (and so a fresh session) every time.
     user_uow = providers.Factory(SqlAlchemyUserUnitOfWork, session_factory=session_factory)

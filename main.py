@@ -17,6 +17,7 @@ from starlette.concurrency import run_in_threadpool
 from common.log import configure_logging
 from common.metrics import track_outbox_pending
 from common.operations import router as operations_router
+from common.schemas import error_responses
 from config import Settings, load_settings
 from containers import Container
 from middlewares.activity_log import ActivityLogMiddleware
@@ -49,6 +50,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description=DESCRIPTION,
         lifespan=_lifespan,
         swagger_ui_parameters={"persistAuthorization": True},
+        # The body limit is the middleware's, on every route: any request may carry a body over 1 MiB.
+        responses=error_responses(413),
     )
     app.state.container = container
     app.include_router(user_router)
@@ -88,7 +91,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     finally:
         if relay is not None:
             await run_in_threadpool(relay.stop)
-        await run_in_threadpool(container.email_dispatcher().close)
+        await run_in_threadpool(container.email_handoff().close)
         container.engine().dispose()
 
 

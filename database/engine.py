@@ -1,13 +1,24 @@
 """Engine and session factory: the only place that tunes connections."""
 
+import logging
+import time
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import ExceptionContext, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+logger = logging.getLogger(__name__)
+
 MYSQL_CONNECT_TIMEOUT_SECONDS = 5
+# PyMySQL has no timeout of its own on the handshake and on reads: a server that
+# accepts but never answers (frozen, blackholed) would hold a request forever.
+# No query of this service legitimately stays silent for this long.
+MYSQL_IO_TIMEOUT_SECONDS = 3
+# After the server could not be reached, new connections fail at once for this
+# long, instead of each waiting out its own timeout while requests queue behind.
+FAIL_FAST_SECONDS = 1.0
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 
 
@@ -17,16 +28,24 @@ def build_engine(url: str, *, pool_size: int = 20, max_overflow: int = 20) -> En
     SQLite: foreign keys on (for ``ON DELETE CASCADE``), WAL, and every
     transaction started with ``BEGIN IMMEDIATE`` so that concurrent writers
     queue on the busy timeout instead of failing with "database is locked".
-    MySQL/MariaDB: ``utf8mb4`` whatever the URL says, and a short connect
-    timeout so an unreachable server answers 503 quickly.
+    MySQL/MariaDB: ``utf8mb4`` whatever the URL says, short connect, read
+    and write timeouts, and a fail-fast window after the server could not
+    be reached, so that an unreachable or hung server answers 503 within
+    seconds however many requests are waiting.
     """
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         return _sqlite_engine(url)
     connect_args: dict[str, Any] = {}
-    if parsed.get_backend_name() in ("mysql", "mariadb"):
-        connect_args = {"charset": "utf8mb4", "connect_timeout": MYSQL_CONNECT_TIMEOUT_SECONDS}
-    return create_engine(
+    is_mysql = parsed.get_backend_name() in ("mysql", "mariadb")
+    if is_mysql:
+        connect_args = {
+            "charset": "utf8mb4",
+            "connect_timeout": MYSQL_CONNECT_TIMEOUT_SECONDS,
+            "read_timeout": MYSQL_IO_TIMEOUT_SECONDS,
+            "write_timeout": MYSQL_IO_TIMEOUT_SECONDS,
+        }
+    engine = create_engine(
         url,
         pool_pre_ping=True,
         pool_recycle=3600,
@@ -34,6 +53,37 @@ def build_engine(url: str, *, pool_size: int = 20, max_overflow: int = 20) -> En
         max_overflow=max_overflow,
         connect_args=connect_args,
     )
+    if is_mysql:
+        _FailFast(FAIL_FAST_SECONDS).attach(engine)
+    return engine
+
+
+class _FailFast:
+    """Refuses new connections for a moment after one could not be made.
+
+    A pooled connection's pre-ping, or a new connection's handshake, that
+    finds the server gone or silent opens the window; while it is open a
+    new connection fails at once (a 503 for its request) instead of waiting
+    out its own timeout. The first attempt after the window tries for real.
+    """
+
+    def __init__(self, seconds: float) -> None:
+        self._seconds = seconds
+        self._closed_until = 0.0
+
+    def attach(self, engine: Engine) -> None:
+        event.listen(engine, "handle_error", self._on_error)
+        event.listen(engine, "do_connect", self._before_connect)
+
+    def _on_error(self, context: ExceptionContext) -> None:
+        if context.is_disconnect and not getattr(context.original_exception, "failing_fast", False):
+            self._closed_until = time.monotonic() + self._seconds
+
+    def _before_connect(self, dialect: Any, _record: Any, _args: Any, _kwargs: Any) -> None:
+        if time.monotonic() < self._closed_until:
+            error = dialect.loaded_dbapi.OperationalError(2003, "database unreachable a moment ago; failing fast")
+            error.failing_fast = True
+            raise error
 
 
 def build_session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -1,9 +1,13 @@
 """Pure ASGI middleware: refuses request bodies over a limit with 413.
 
 A declared ``Content-Length`` over the limit is refused before the body is
-read; a chunked or under-declared body is cut off as soon as what has
-arrived passes the limit.
+read. A body without one (chunked) is read ahead, up to the limit, before the
+app runs: past it, 413, whichever route it was sent to, even one that never
+reads a body (``DELETE /users`` must not run because of what it ignores).
+What the app reads is counted too, as a last guard.
 """
+
+from collections import deque
 
 from starlette.exceptions import HTTPException
 from starlette.responses import JSONResponse
@@ -31,6 +35,12 @@ class BodySizeLimitMiddleware:
         if declared is not None and declared > self.max_bytes:
             await JSONResponse({"detail": DETAIL}, status_code=413)(scope, receive, send)
             return
+        if declared is None and _header(scope, b"transfer-encoding") is not None:
+            read_ahead = await self._read_ahead(receive)
+            if read_ahead is None:
+                await JSONResponse({"detail": DETAIL}, status_code=413)(scope, receive, send)
+                return
+            receive = _replaying(read_ahead, receive)
         received = 0
 
         async def counting_receive() -> Message:
@@ -46,12 +56,46 @@ class BodySizeLimitMiddleware:
 
         await self.app(scope, counting_receive, send)
 
+    async def _read_ahead(self, receive: Receive) -> list[Message] | None:
+        """The body's messages up to its end (or the client's disconnect); ``None`` once past the limit."""
+        messages: list[Message] = []
+        received = 0
+        while True:
+            message = await receive()
+            messages.append(message)
+            if message["type"] != "http.request":
+                return messages
+            received += len(message.get("body", b""))
+            if received > self.max_bytes:
+                return None
+            if not message.get("more_body", False):
+                return messages
+
+
+def _replaying(messages: list[Message], receive: Receive) -> Receive:
+    """``receive`` that first gives back ``messages``."""
+    pending = deque(messages)
+
+    async def replay() -> Message:
+        if pending:
+            return pending.popleft()
+        return await receive()
+
+    return replay
+
+
+def _header(scope: Scope, wanted: bytes) -> bytes | None:
+    for name, value in scope["headers"]:
+        if name == wanted:
+            return value
+    return None
+
 
 def _content_length(scope: Scope) -> int | None:
-    for name, value in scope["headers"]:
-        if name == b"content-length":
-            try:
-                return int(value)
-            except ValueError:
-                return None
-    return None
+    value = _header(scope, b"content-length")
+    if value is None:
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        return None

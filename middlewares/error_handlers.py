@@ -1,11 +1,19 @@
 """The one mapping from errors to HTTP responses, registered once in ``create_app``."""
 
+import functools
 import logging
+import math
+import re
+from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
-from sqlalchemy.exc import InterfaceError, OperationalError
+from fastapi.encoders import jsonable_encoder
+from fastapi.exception_handlers import http_exception_handler
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
+from starlette.exceptions import HTTPException
 
 from common.errors import (
     AppError,
@@ -64,7 +72,112 @@ async def _handle_database_down(_request: Request, error: Exception) -> JSONResp
     return app_error_response(DependencyUnavailable("Database unavailable"))
 
 
+# A row the write refers to was deleted by a transaction that committed first: MySQL/MariaDB
+# ER_NO_REFERENCED_ROW_2, SQLite SQLITE_CONSTRAINT_FOREIGNKEY.
+MYSQL_NO_REFERENCED_ROW = 1452
+SQLITE_CONSTRAINT_FOREIGNKEY = 787
+
+
+def is_foreign_key_violation(error: IntegrityError) -> bool:
+    driver_error = error.orig
+    if getattr(driver_error, "sqlite_errorcode", None) == SQLITE_CONSTRAINT_FOREIGNKEY:
+        return True
+    args = getattr(driver_error, "args", ())
+    return bool(args) and args[0] == MYSQL_NO_REFERENCED_ROW
+
+
+async def _handle_integrity_error(request: Request, error: Exception) -> JSONResponse:
+    """A note written while its owner deletes the account (the only parent rows that vanish under a write):
+    409, try again — which then answers 401, the account being gone. Any other violation is a bug: 500."""
+    assert isinstance(error, IntegrityError)
+    if not is_foreign_key_violation(error):
+        raise error
+    logger.warning("write refused: a row it refers to was deleted concurrently")
+    return app_error_response(Conflict("A row this write refers to was deleted meanwhile; try again"))
+
+
+async def _handle_http_error(request: Request, error: Exception) -> Response:
+    """The framework's own HTTP errors, with two corrections:
+
+    - a 400 is a body the framework could not parse (not UTF-8, nested past the parser's limit, a broken
+      multipart form): a 422 like every other malformed body (bad JSON, wrong types), not a code of its own;
+    - a 405's ``Allow`` names the methods the OpenAPI document lists for the path, not only those of the
+      route that happened to match it first.
+    """
+    assert isinstance(error, HTTPException)
+    if error.status_code == 400:
+        return app_error_response(InvalidInput(f"The body could not be parsed: {_parse_failure(error)}"))
+    if error.status_code == 405 and (methods := allowed_methods(request)) is not None:
+        return JSONResponse({"detail": error.detail}, status_code=405, headers={"Allow": ", ".join(methods)})
+    return await http_exception_handler(request, error)
+
+
+def _parse_failure(error: HTTPException) -> str:
+    if isinstance(error.__cause__, UnicodeDecodeError):
+        return "it is not valid UTF-8"
+    if isinstance(error.__cause__, RecursionError):
+        return "it is nested too deeply"
+    if isinstance(error.__cause__, ValueError):  # an integer of more digits than Python converts, say
+        return "a value in it is past what the parser reads"
+    return str(error.detail)
+
+
+HTTP_METHODS = frozenset({"get", "put", "post", "delete", "options", "head", "patch", "trace"})
+
+
+def allowed_methods(request: Request) -> list[str] | None:
+    """The methods of the request's path in the OpenAPI document; ``None`` for a path it does not describe.
+
+    Of the path templates that match, the most specific wins (the fewest parameters: ``/users/login``
+    over ``/users/{user_id}``), as OpenAPI resolves them.
+    """
+    matching = [
+        (template.count("{"), operations)
+        for template, operations in request.app.openapi()["paths"].items()
+        if _template_pattern(template).fullmatch(request.scope["path"])
+    ]
+    if not matching:
+        return None
+    _, operations = min(matching, key=lambda match: match[0])
+    return sorted(method.upper() for method in operations if method in HTTP_METHODS)
+
+
+@functools.cache
+def _template_pattern(template: str) -> re.Pattern[str]:
+    return re.compile(re.sub(r"\\{[^}]*\\}", "[^/]+", re.escape(template)))
+
+
+async def _handle_validation_error(_request: Request, error: Exception) -> JSONResponse:
+    """FastAPI's 422, echoing each rejected input only when JSON can carry it back: a string (any lone
+    surrogate replaced), a number that is finite, a boolean or null. A list or object is left out, as
+    one nested a thousand deep cannot be encoded again; so is NaN, which Python's JSON parser accepts."""
+    assert isinstance(error, RequestValidationError)
+    return JSONResponse({"detail": jsonable_encoder([_echoable(item) for item in error.errors()])}, status_code=422)
+
+
+def _echoable(error: dict[str, Any]) -> dict[str, Any]:
+    echoed = {key: value for key, value in error.items() if key != "input"}
+    echoed["msg"] = _text(str(error.get("msg", "")))
+    value = error.get("input")
+    if isinstance(value, str):
+        echoed["input"] = _text(value)
+    elif value is None or isinstance(value, bool | int) or (isinstance(value, float) and math.isfinite(value)):
+        echoed["input"] = value
+    return echoed
+
+
+def _text(value: str) -> str:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return value.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    return value
+
+
 def register_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(AppError, _handle_app_error)
+    app.add_exception_handler(HTTPException, _handle_http_error)
+    app.add_exception_handler(RequestValidationError, _handle_validation_error)
     for database_error in (OperationalError, InterfaceError, PoolTimeout):
         app.add_exception_handler(database_error, _handle_database_down)
+    app.add_exception_handler(IntegrityError, _handle_integrity_error)

@@ -6,8 +6,9 @@
 - ``CeleryWorker``: ``celery -A common.messaging.celery worker`` as a
   subprocess in its own process group, killed (``SIGKILL``) or stopped by
   the test, and always cleaned up.
-- ``BrokerProxy``: a TCP proxy in front of RabbitMQ, so that the broker can go
-  down and come back for every process at once without touching RabbitMQ.
+- ``BrokerProxy``: a TCP proxy in front of RabbitMQ (``tests/net_proxy.py``), so
+  that the broker can go down and come back for every process at once without
+  touching RabbitMQ.
 - ``rabbitmq_vhost``: a fresh vhost for a test session, deleted at the end.
 """
 
@@ -36,18 +37,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from main import PROJECT_ROOT
+from tests.net_proxy import TcpProxy, free_port, via_port  # noqa: F401 - via_port: re-exported for the Celery tests
 from tests.support import TEST_JWT_SECRET, service_missing
 from user.domain.outbox_email import OutboxEmail
 from user.infra.db_models import OutboxEmailRow
 from user.infra.mappers import outbox_email_from_row
 
 CELERY = str(Path(sys.executable).with_name("celery"))
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def wait_until(condition: Callable[[], object], *, timeout: float, what: str, interval: float = 0.05) -> Any:
@@ -175,8 +171,8 @@ def rabbitmqctl(*args: str) -> None:
 
 
 @contextlib.contextmanager
-def rabbitmq_vhost() -> Iterator[str]:
-    """A fresh vhost on the RabbitMQ of ``TEST_BROKER_URL``, with the URL's user allowed on it."""
+def rabbitmq_vhost(prefix: str = "til_test_email") -> Iterator[str]:
+    """A fresh vhost ``<prefix>_<random>`` on the RabbitMQ of ``TEST_BROKER_URL``, the URL's user allowed on it."""
     base = os.environ.get("TEST_BROKER_URL")
     if not base:
         service_missing("TEST_BROKER_URL is not set: the Celery email tests need a RabbitMQ server")
@@ -188,7 +184,7 @@ def rabbitmq_vhost() -> Iterator[str]:
         sock.settimeout(3)
         if sock.connect_ex((parts.hostname or "127.0.0.1", parts.port or 5672)) != 0:
             service_missing(f"TEST_BROKER_URL does not answer: {parts.hostname}:{parts.port or 5672}")
-    vhost = f"til_test_email_{uuid.uuid4().hex[:10]}"
+    vhost = f"{prefix}_{uuid.uuid4().hex[:10]}"
     rabbitmqctl("add_vhost", vhost)
     try:
         rabbitmqctl("set_permissions", "-p", vhost, parts.username or "guest", ".*", ".*", ".*")
@@ -197,72 +193,8 @@ def rabbitmq_vhost() -> Iterator[str]:
         rabbitmqctl("delete_vhost", vhost)
 
 
-def via_port(url: str, port: int) -> str:
-    """``url`` with its port replaced (to go through a ``BrokerProxy``)."""
-    parts = urlsplit(url)
-    credentials = f"{parts.username}:{parts.password}@" if parts.username else ""
-    return urlunsplit(parts._replace(netloc=f"{credentials}127.0.0.1:{port}"))
-
-
-class BrokerProxy:
-    """A TCP proxy in front of RabbitMQ. ``down()`` closes the port and cuts every
-    connection (the broker is gone for everyone); ``up()`` brings it back."""
-
-    def __init__(self, target_host: str, target_port: int) -> None:
-        self.port = free_port()
-        self._target = (target_host, target_port)
-        self._listener: socket.socket | None = None
-        self._sockets: set[socket.socket] = set()
-        self._lock = threading.Lock()
-
-    def up(self) -> None:
-        listener = socket.socket()
-        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        listener.bind(("127.0.0.1", self.port))
-        listener.listen(64)
-        self._listener = listener
-        threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
-
-    def down(self) -> None:
-        listener, self._listener = self._listener, None
-        if listener is not None:
-            with contextlib.suppress(OSError):
-                listener.shutdown(socket.SHUT_RDWR)
-            listener.close()
-        with self._lock:
-            sockets, self._sockets = self._sockets, set()
-        for sock in sockets:
-            with contextlib.suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)
-            sock.close()
-
-    def _accept(self, listener: socket.socket) -> None:
-        while True:
-            try:
-                client, _ = listener.accept()
-            except OSError:
-                return
-            try:
-                upstream = socket.create_connection(self._target, timeout=5)
-                upstream.settimeout(None)
-            except OSError:
-                client.close()
-                continue
-            with self._lock:
-                self._sockets |= {client, upstream}
-            threading.Thread(target=self._pipe, args=(client, upstream), daemon=True).start()
-            threading.Thread(target=self._pipe, args=(upstream, client), daemon=True).start()
-
-    def _pipe(self, source: socket.socket, target: socket.socket) -> None:
-        try:
-            while data := source.recv(65536):
-                target.sendall(data)
-        except OSError:
-            pass
-        finally:
-            for sock in (source, target):
-                with contextlib.suppress(OSError):
-                    sock.shutdown(socket.SHUT_RDWR)
+# The TCP proxy moved to tests/net_proxy.py (shared with the database outage tests).
+BrokerProxy = TcpProxy
 
 
 # -- Celery workers ----------------------------------------------------------

@@ -18,10 +18,11 @@ AUTHENTICATED = error_responses(401, 503)
 ETAG = {
     "ETag": {
         "description": 'The note\'s version as a strong entity tag, e.g. "3"; send it back in If-Match',
-        "schema": {"type": "string"},
+        "required": True,
+        "schema": {"type": "string", "pattern": '^"[0-9]+"$'},
     }
 }
-LOCATION = {"Location": {"description": "/notes/{id} of the new note", "schema": {"type": "string"}}}
+LOCATION = {"Location": {"description": "/notes/{id} of the new note", "required": True, "schema": {"type": "string"}}}
 
 
 def _with_headers(code: int, headers: dict[str, Any]) -> dict[int | str, dict[str, Any]]:

@@ -5,11 +5,18 @@ from typing import Annotated, Self
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from common.pagination import Page
-from common.schemas import UtcTimestamp, pydantic_rule
+from common.schemas import (
+    CONTROL,
+    SPACE,
+    ResponseModel,
+    UnicodeText,
+    UtcTimestamp,
+    not_blank_pattern,
+    pydantic_rule,
+)
 from note.domain.note import (
     CONTENT_MAX_LENGTH,
     CONTENT_MIN_LENGTH,
-    MEMO_DATE_PATTERN,
     TITLE_MAX_LENGTH,
     TITLE_MIN_LENGTH,
     Note,
@@ -20,28 +27,53 @@ from note.domain.note import (
 )
 from note.domain.tag import MAX_TAGS_PER_NOTE, TAG_NAME_MAX_LENGTH, Tag, check_tag_name, normalize_tag_names
 
+# YYYYMMDD naming a real day of the years 0001..9999 (what Python's date accepts), leap years included.
+_YEAR = "(?:[1-9][0-9]{3}|0[1-9][0-9]{2}|00[1-9][0-9]|000[1-9])"
+_LEAP_YEAR = "(?:[0-9]{2}(?:0[48]|[2468][048]|[13579][26])|(?:0[48]|[2468][048]|[13579][26])00)"
+_MONTH_AND_DAY = (
+    "(?:(?:0[13578]|1[02])(?:0[1-9]|[12][0-9]|3[01])|(?:0[469]|11)(?:0[1-9]|[12][0-9]|30)|02(?:0[1-9]|1[0-9]|2[0-8]))"
+)
+REAL_DATE_PATTERN = f"^(?:{_YEAR}{_MONTH_AND_DAY}|{_LEAP_YEAR}0229)$"
+# Whitespace around the name is trimmed; what is left has no control character and no '/'.
+_TAG_CHARACTER = f"[^{CONTROL}/]"
+_TAG_END = f"[^{CONTROL}{SPACE}/]"
+TAG_NAME_PATTERN = f"^[{SPACE}]*{_TAG_END}(?:{_TAG_CHARACTER}{{0,{TAG_NAME_MAX_LENGTH - 2}}}{_TAG_END})?[{SPACE}]*$"
+
 Title = Annotated[
-    str,
-    Field(min_length=TITLE_MIN_LENGTH, max_length=TITLE_MAX_LENGTH, examples=["SQLAlchemy's select() in 2.0"]),
+    UnicodeText,
+    Field(
+        min_length=TITLE_MIN_LENGTH,
+        max_length=TITLE_MAX_LENGTH,
+        json_schema_extra={"pattern": not_blank_pattern(forbidden=CONTROL)},
+        description="Not blank, and no control characters",
+        examples=["SQLAlchemy's select() in 2.0"],
+    ),
     AfterValidator(pydantic_rule(check_title)),
 ]
 Content = Annotated[
-    str,
-    Field(min_length=CONTENT_MIN_LENGTH, max_length=CONTENT_MAX_LENGTH, examples=["select(User).where(...)"]),
+    UnicodeText,
+    Field(
+        min_length=CONTENT_MIN_LENGTH,
+        max_length=CONTENT_MAX_LENGTH,
+        json_schema_extra={"pattern": not_blank_pattern(forbidden=r"\x00")},
+        description="Not blank, and no NUL; newlines and tabs are fine",
+        examples=["select(User).where(...)"],
+    ),
     AfterValidator(pydantic_rule(check_content)),
 ]
 MemoDate = Annotated[
     str,
     Field(
-        pattern=MEMO_DATE_PATTERN,
+        json_schema_extra={"pattern": REAL_DATE_PATTERN},
         description="The day of the learning, as YYYYMMDD; must be a real calendar date",
         examples=["20261127"],
     ),
     AfterValidator(pydantic_rule(check_memo_date)),
 ]
 TagName = Annotated[
-    str,
+    UnicodeText,
     Field(
+        json_schema_extra={"pattern": TAG_NAME_PATTERN},
         description=(
             f"Stored trimmed; 1..{TAG_NAME_MAX_LENGTH} characters after trimming; no '/' and no control "
             "characters; compared exactly (Study, study and stüdy are three tags)"
@@ -86,7 +118,7 @@ class NoteUpdate(BaseModel):
     tags: TagNames | None = None
 
 
-class NoteResponse(BaseModel):
+class NoteResponse(ResponseModel):
     id: str
     user_id: str
     title: str
@@ -110,7 +142,7 @@ class NoteResponse(BaseModel):
         )
 
 
-class NotePageResponse(BaseModel):
+class NotePageResponse(ResponseModel):
     total_count: int
     page: int
     notes: list[NoteResponse]
@@ -124,7 +156,7 @@ class NotePageResponse(BaseModel):
         )
 
 
-class TagResponse(BaseModel):
+class TagResponse(ResponseModel):
     name: str
     note_count: int
 
@@ -133,7 +165,7 @@ class TagResponse(BaseModel):
         return cls(name=tag.name, note_count=tag.note_count)
 
 
-class TagListResponse(BaseModel):
+class TagListResponse(ResponseModel):
     tags: list[TagResponse] = Field(description="By name, in code-point order")
 
     @classmethod

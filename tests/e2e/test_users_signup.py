@@ -205,16 +205,17 @@ def test_a_body_that_is_not_a_json_object_is_422_and_writes_nothing(
     assert isinstance(response.json()["detail"], list)
 
 
-def test_a_body_that_is_not_utf8_gets_fastapis_parse_error_json_and_writes_nothing(
+def test_a_body_that_is_not_utf8_is_422_like_any_malformed_body_and_writes_nothing(
     client: TestClient, written_nothing: str
 ) -> None:
     body = json.dumps({**VALID, "email": written_nothing}).encode().replace(b"Dexter", b"Dext\xffr")
 
     response = client.post("/users", content=body, headers={"content-type": "application/json"})
 
-    # FastAPI's own answer to undecodable bytes: 400, not a validation error.
-    assert response.status_code == 400
-    assert response.json() == {"detail": "There was an error parsing the body"}
+    # Not FastAPI's own 400: undecodable bytes are a malformed body, as truncated JSON is.
+    assert response.status_code == 422
+    [error] = response.json()["detail"]
+    assert (error["loc"], error["msg"]) == (["body"], "The body could not be parsed: it is not valid UTF-8")
 
 
 def padded_signup(size: int) -> tuple[str, bytes]:

@@ -1,6 +1,7 @@
 """The user entity and its value rules (pure Python)."""
 
 import enum
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -26,8 +27,10 @@ def email_key(email: str) -> str:
 def check_name(name: str) -> str:
     if not NAME_MIN_LENGTH <= len(name) <= NAME_MAX_LENGTH:
         raise InvalidUserInput(f"name must be {NAME_MIN_LENGTH} to {NAME_MAX_LENGTH} characters")
-    if not name.strip() or any(not character.isprintable() for character in name):
-        raise InvalidUserInput("name must be printable and not blank")
+    # Control characters, like a title's: "printable" would also refuse every character newer than
+    # Python's Unicode tables (this year's emoji), and no schema pattern could state it.
+    if not name.strip() or any(unicodedata.category(character) == "Cc" for character in name):
+        raise InvalidUserInput("name must not be blank or contain control characters")
     return name
 
 

@@ -7,7 +7,7 @@ from fastapi import APIRouter, BackgroundTasks, Depends, Response, status
 from fastapi.security import OAuth2PasswordRequestForm
 
 from common.schemas import Pagination, error_responses
-from user.interface.dependencies import CurrentUser, EmailOutboxServiceDep, UserServiceDep
+from user.interface.dependencies import CurrentUser, EmailHandoffDep, UserServiceDep
 from user.interface.schemas import TokenResponse, UserCreate, UserPageResponse, UserResponse, UserUpdate
 
 router = APIRouter(prefix="/users", tags=["users"])
@@ -15,10 +15,15 @@ router = APIRouter(prefix="/users", tags=["users"])
 AUTHENTICATED = error_responses(401, 503)
 
 
+LOCATION = {
+    "Location": {"description": "/users/{id} of the new account", "required": True, "schema": {"type": "string"}}
+}
+
+
 @router.post(
     "",
     status_code=status.HTTP_201_CREATED,
-    responses=error_responses(409, 413, 503),
+    responses={201: {"headers": LOCATION}, **error_responses(409, 413, 503)},
     summary="Sign up; the welcome email follows",
 )
 @inject
@@ -27,7 +32,7 @@ def create_user(
     response: Response,
     background: BackgroundTasks,
     service: UserServiceDep,
-    emails: EmailOutboxServiceDep,
+    emails: EmailHandoffDep,
 ) -> UserResponse:
     signup = service.sign_up(name=body.name, email=body.email, password=body.password)
     # After the response: sent here (no broker) or published to the broker; never fails the signup.

@@ -5,7 +5,7 @@ from typing import Annotated, Literal, Self
 from pydantic import AfterValidator, BaseModel, Field
 
 from common.pagination import Page
-from common.schemas import Email, UtcTimestamp, pydantic_rule
+from common.schemas import CONTROL, Email, ResponseModel, UnicodeText, UtcTimestamp, not_blank_pattern, pydantic_rule
 from user.application.ports import AccessToken
 from user.domain.user import (
     NAME_MAX_LENGTH,
@@ -19,13 +19,25 @@ from user.domain.user import (
 )
 
 Name = Annotated[
-    str,
-    Field(min_length=NAME_MIN_LENGTH, max_length=NAME_MAX_LENGTH, examples=["Dexter"]),
+    UnicodeText,
+    Field(
+        min_length=NAME_MIN_LENGTH,
+        max_length=NAME_MAX_LENGTH,
+        json_schema_extra={"pattern": not_blank_pattern(forbidden=CONTROL)},
+        description="Not blank, and no control characters",
+        examples=["Dexter"],
+    ),
     AfterValidator(pydantic_rule(check_name)),
 ]
 Password = Annotated[
-    str,
-    Field(min_length=PASSWORD_MIN_LENGTH, max_length=PASSWORD_MAX_LENGTH, examples=["correct horse battery"]),
+    UnicodeText,
+    Field(
+        min_length=PASSWORD_MIN_LENGTH,
+        max_length=PASSWORD_MAX_LENGTH,
+        json_schema_extra={"pattern": r"^[^\x00]*$"},
+        description="Any characters but NUL",
+        examples=["correct horse battery"],
+    ),
     AfterValidator(pydantic_rule(check_password)),
 ]
 
@@ -41,12 +53,12 @@ class UserCreate(BaseModel):
 class UserUpdate(BaseModel):
     name: Name | None = None
     password: Password | None = None
-    current_password: Annotated[str | None, Field(max_length=PASSWORD_MAX_LENGTH)] = Field(
+    current_password: Annotated[UnicodeText | None, Field(max_length=PASSWORD_MAX_LENGTH)] = Field(
         default=None, description="Required to change the password"
     )
 
 
-class UserResponse(BaseModel):
+class UserResponse(ResponseModel):
     id: str
     name: str
     email: str
@@ -66,7 +78,7 @@ class UserResponse(BaseModel):
         )
 
 
-class UserPageResponse(BaseModel):
+class UserPageResponse(ResponseModel):
     total_count: int
     page: int
     users: list[UserResponse]
@@ -80,7 +92,7 @@ class UserPageResponse(BaseModel):
         )
 
 
-class TokenResponse(BaseModel):
+class TokenResponse(ResponseModel):
     access_token: str
     token_type: Literal["bearer"] = "bearer"
     expires_in: int = Field(description="Seconds until the token expires")
