@@ -2,9 +2,10 @@
 MariaDB, each figure also given as a ratio to bound apps run in the same session.
 
     .venv/bin/python bench/perf.py                 # scenarios + bounds + hash bound (about 4 minutes)
-    .venv/bin/python bench/perf.py --scale         # also the read scenarios at 1 M notes (about 15 minutes more)
+    .venv/bin/python bench/perf.py --scale         # also the reads at 10 k and 1 M notes (bulk-loaded)
+    .venv/bin/python bench/perf.py --scale-only    # only that
     .venv/bin/python bench/perf.py --workers       # also two uvicorn workers against one
-    .venv/bin/python bench/perf.py --profile       # also a py-spy profile of list_notes_deep
+    .venv/bin/python bench/perf.py --profile       # also a py-spy profile of the slowest read scenario
 
 Needs wrk (Debian package) and a MariaDB/MySQL server; it creates and drops
 the database named in --database-url (default til_bench on 127.0.0.1).
@@ -272,6 +273,48 @@ def tokens_for(users: list[SeededUser]) -> list[SeededUser]:
     return users
 
 
+# Where a request's time goes: a sample counts for the rule that matches its innermost frame
+# (a SELECT inside the caller lookup is the caller lookup's, not the route's that called it).
+PROFILE_BUCKETS = [
+    ("token check (JWT decode)", "JoseTokenIssuer.decode"),
+    ("caller lookup (users SELECT, session)", "UserService.authenticate"),
+    ("unit of work end (session close, ROLLBACK)", "UnitOfWork.__exit__"),
+    ("note query (one SELECT, session)", "note_service.py"),
+    ("response model and JSON", "serialize_response"),
+    ("response model and JSON", "from_domain"),
+    ("log lines (activity log and others)", "pythonjsonlogger"),
+    ("log lines (activity log and others)", "logging/__init__.py"),
+    ("metrics", "prometheus_client"),
+    ("dependency injection and FastAPI's dependency solving", "solve_dependencies"),
+    ("dependency injection and FastAPI's dependency solving", "dependency_injector"),
+    ("thread pool hand-offs", "anyio"),
+    ("thread pool hand-offs", "concurrency.py"),
+    ("routing and request objects (Starlette, FastAPI)", "routing.py"),
+    ("our middlewares", "middlewares/"),
+    ("HTTP parsing and writing (uvicorn)", "uvicorn"),
+]
+OTHER_BUCKET = "other (event loop, GC, ...)"
+
+
+def summarize_profile(path: Path) -> str:
+    """Shares of the sampled GIL time per bucket of PROFILE_BUCKETS, from a py-spy speedscope file."""
+    data = json.loads(path.read_text())
+    labels = [f"{frame['name']} ({frame.get('file') or ''})" for frame in data["shared"]["frames"]]
+    buckets: dict[str, float] = {}
+    total = 0.0
+    for profile in data["profiles"]:
+        for stack, weight in zip(profile["samples"], profile["weights"], strict=True):
+            total += weight
+            innermost_first = (labels[index] for index in reversed(stack))
+            bucket = next(
+                (name for label in innermost_first for name, pattern in PROFILE_BUCKETS if pattern in label),
+                OTHER_BUCKET,
+            )
+            buckets[bucket] = buckets.get(bucket, 0.0) + weight
+    lines = [f"{share / total:6.1%}  {name}" for name, share in sorted(buckets.items(), key=lambda item: -item[1])]
+    return "\n".join(lines)
+
+
 def main() -> None:  # noqa: PLR0915 - one linear script
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--database-url", default="mysql+pymysql://root@127.0.0.1:3306/til_bench?charset=utf8mb4")
@@ -280,7 +323,8 @@ def main() -> None:  # noqa: PLR0915 - one linear script
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--users", type=int, default=50)
     parser.add_argument("--notes-per-user", type=int, default=200)
-    parser.add_argument("--scale", action="store_true", help="also run the reads at 1 M notes (bulk-loaded)")
+    parser.add_argument("--scale", action="store_true", help="also run the reads at 10 k and 1 M notes (bulk-loaded)")
+    parser.add_argument("--scale-only", action="store_true", help="only the scale run")
     parser.add_argument("--workers", action="store_true", help="also run two uvicorn workers against one")
     parser.add_argument("--profile", action="store_true", help="py-spy profile of the slowest read scenario")
     args = parser.parse_args()
@@ -299,8 +343,13 @@ def main() -> None:  # noqa: PLR0915 - one linear script
     measure = {"seconds": args.seconds, "connections": args.connections, "warmup": args.warmup}
 
     print(f"# {report['date']}  {report['cores']} cores  {args.connections} connections  {args.seconds} s each")
-    reset_database(args.database_url)
     port = free_port()
+    if args.scale_only:
+        env = service_env(args.database_url, port)
+        report["scale"] = scale_run(args, env=env, port=port, measure=measure, work=work)
+        write_report(report)
+        return
+    reset_database(args.database_url)
     env = service_env(args.database_url, port)
     service = [PYTHON, "main.py"]
     with serve(service, env=env, port=port, ready_path="/health"):
@@ -327,14 +376,18 @@ def main() -> None:  # noqa: PLR0915 - one linear script
             PROFILES.mkdir(exist_ok=True)
             slowest = min(READS, key=lambda name: results[name].requests_per_second)
             target = PROFILES / f"{slowest}.speedscope.json"
+            # --gil: only the thread holding the GIL is sampled, i.e. where the process's one core of
+            # Python goes (a single uvicorn worker is bound by it).
             profiler = subprocess.Popen(
                 [str(BIN / "py-spy"), "record", "--pid", str(process.pid), "--duration", str(args.seconds),
-                 "--rate", "250", "--format", "speedscope", "--output", str(target), "--subprocesses"],
+                 "--rate", "250", "--gil", "--format", "speedscope", "--output", str(target)],
                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             )  # fmt: skip
             run_wrk(port=port, scenario=slowest, fixture=fixture, seconds=args.seconds, connections=16, warmup=0)
             profiler.wait(timeout=60)
-            print(f"# profile of {slowest}: {target.relative_to(ROOT)}")
+            summary = summarize_profile(target)
+            target.with_suffix("").with_suffix(".txt").write_text(f"py-spy --gil, {slowest}, 16 connections\n{summary}")
+            print(f"# profile of {slowest}: {target.relative_to(ROOT)}\n{summary}")
 
     hashes = hash_bound()
     print(f"{'hash_bound':<24} {hashes:8.1f} Argon2id verifications/s on 2 threads")
@@ -352,18 +405,22 @@ def main() -> None:  # noqa: PLR0915 - one linear script
                 print(result.line(bound_b))
 
     if args.scale:
-        report["scale"] = scale_run(args, env=env, port=port, measure=measure, work=work, base=results)
+        report["scale"] = scale_run(args, env=env, port=port, measure=measure, work=work)
 
     report["bounds"] = {name: asdict(result) for name, result in bounds.items()}
     report["hash_bound_per_second"] = hashes
     report["results"] = {name: asdict(result) for name, result in results.items()}
-    target = RESULTS / f"perf-{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}.json"
-    target.write_text(json.dumps(report, indent=2, ensure_ascii=False))
-    print(f"# results: {target.relative_to(ROOT)}")
+    write_report(report)
     shutil.rmtree(work, ignore_errors=True)
 
 
-def scale_run(args: argparse.Namespace, *, env: dict, port: int, measure: dict, work: Path, base: dict) -> dict:
+def write_report(report: dict) -> None:
+    target = RESULTS / f"perf-{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}.json"
+    target.write_text(json.dumps(report, indent=2, ensure_ascii=False))
+    print(f"# results: {target.relative_to(ROOT)}")
+
+
+def scale_run(args: argparse.Namespace, *, env: dict, port: int, measure: dict, work: Path) -> dict:
     """The read scenarios at 10 k and at 1 M notes (10 k users), both bulk-loaded."""
     service = [PYTHON, "main.py"]
     figures: dict[str, dict] = {}
