@@ -17,6 +17,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
+from user.domain.user import NAME_MAX_LENGTH, NAME_MIN_LENGTH, PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH
+
 MIN_JWT_SECRET_BYTES = 32
 GENERATE_SECRET = "python -c 'import secrets; print(secrets.token_urlsafe(48))'"
 JWT_SECRET_FILE = "jwt_secret"
@@ -134,15 +136,15 @@ class Settings(BaseSettings):
     @field_validator("first_admin_password")
     @classmethod
     def _admin_password(cls, value: SecretStr | None) -> SecretStr | None:
-        if value is not None and not 8 <= len(value.get_secret_value()) <= 64:
-            raise ValueError("must be 8 to 64 characters")
+        if value is not None and not PASSWORD_MIN_LENGTH <= len(value.get_secret_value()) <= PASSWORD_MAX_LENGTH:
+            raise ValueError(f"must be {PASSWORD_MIN_LENGTH} to {PASSWORD_MAX_LENGTH} characters")
         return value
 
     @field_validator("first_admin_name")
     @classmethod
     def _admin_name(cls, value: str | None) -> str | None:
-        if value is not None and not 2 <= len(value) <= 32:
-            raise ValueError("must be 2 to 32 characters")
+        if value is not None and not NAME_MIN_LENGTH <= len(value) <= NAME_MAX_LENGTH:
+            raise ValueError(f"must be {NAME_MIN_LENGTH} to {NAME_MAX_LENGTH} characters")
         return value
 
     @model_validator(mode="after")

@@ -54,8 +54,9 @@ def _email_lease(smtp_timeout_seconds: int) -> timedelta:
     return timedelta(seconds=max(MIN_EMAIL_LEASE_SECONDS, 2 * DEADLINE_FACTOR * smtp_timeout_seconds))
 
 
-def _relay_pass(services: Callable[[], EmailOutboxService]) -> Callable[[], int]:
-    return lambda: services().relay()
+def _relay_pass(container: "Container") -> Callable[[], int]:
+    """One relay pass, with a fresh service and unit of work."""
+    return lambda: container.email_outbox_service().relay()
 
 
 def _dispatch(container: "Container") -> Callable[[QueuedEmail], object]:
@@ -174,7 +175,7 @@ class Container(containers.DeclarativeContainer):
         PeriodicThread,
         name="email-relay",
         interval=settings.provided.email_relay_interval_seconds,
-        action=providers.Callable(_relay_pass, email_outbox_service.provider),
+        action=providers.Callable(_relay_pass, __self__),
     )
     web_email_relay = providers.Selector(
         providers.Callable(_broker_mode, settings),

@@ -11,7 +11,7 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
-from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException
 
@@ -70,30 +70,6 @@ async def _handle_app_error(_request: Request, error: Exception) -> JSONResponse
 async def _handle_database_down(_request: Request, error: Exception) -> JSONResponse:
     logger.error("database unavailable: %s", error.__class__.__name__)
     return app_error_response(DependencyUnavailable("Database unavailable"))
-
-
-# A row the write refers to was deleted by a transaction that committed first: MySQL/MariaDB
-# ER_NO_REFERENCED_ROW_2, SQLite SQLITE_CONSTRAINT_FOREIGNKEY.
-MYSQL_NO_REFERENCED_ROW = 1452
-SQLITE_CONSTRAINT_FOREIGNKEY = 787
-
-
-def is_foreign_key_violation(error: IntegrityError) -> bool:
-    driver_error = error.orig
-    if getattr(driver_error, "sqlite_errorcode", None) == SQLITE_CONSTRAINT_FOREIGNKEY:
-        return True
-    args = getattr(driver_error, "args", ())
-    return bool(args) and args[0] == MYSQL_NO_REFERENCED_ROW
-
-
-async def _handle_integrity_error(request: Request, error: Exception) -> JSONResponse:
-    """A note written while its owner deletes the account (the only parent rows that vanish under a write):
-    409, try again — which then answers 401, the account being gone. Any other violation is a bug: 500."""
-    assert isinstance(error, IntegrityError)
-    if not is_foreign_key_violation(error):
-        raise error
-    logger.warning("write refused: a row it refers to was deleted concurrently")
-    return app_error_response(Conflict("A row this write refers to was deleted meanwhile; try again"))
 
 
 async def _handle_http_error(request: Request, error: Exception) -> Response:
@@ -180,4 +156,3 @@ def register_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _handle_validation_error)
     for database_error in (OperationalError, InterfaceError, PoolTimeout):
         app.add_exception_handler(database_error, _handle_database_down)
-    app.add_exception_handler(IntegrityError, _handle_integrity_error)

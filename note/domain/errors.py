@@ -23,3 +23,9 @@ class NoteWriteConflict(Conflict):
     """Concurrent writes kept aborting this one (the database broke deadlocks); trying again later works."""
 
     message = "The note could not be written because of concurrent changes; try again"
+
+
+class NoteOwnerGone(Conflict):
+    """The account the note was written for was deleted meanwhile; the retry answers 401."""
+
+    message = "A row this write refers to was deleted meanwhile; try again"

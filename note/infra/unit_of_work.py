@@ -1,15 +1,14 @@
 from types import TracebackType
 
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from common.ids import IdGenerator
+from database.errors import is_deadlock, is_foreign_key_violation
 from database.unit_of_work import SqlAlchemyUnitOfWork
 from note.application.ports import NoteUnitOfWork, WriteConflict
+from note.domain.errors import NoteOwnerGone
 from note.infra.repository import SqlAlchemyNoteRepository, SqlAlchemyTagRepository
-
-# MySQL/MariaDB: "Deadlock found when trying to get lock; try restarting transaction".
-MYSQL_DEADLOCK = 1213
 
 
 class SqlAlchemyNoteUnitOfWork(SqlAlchemyUnitOfWork, NoteUnitOfWork):
@@ -28,10 +27,8 @@ class SqlAlchemyNoteUnitOfWork(SqlAlchemyUnitOfWork, NoteUnitOfWork):
         tb: TracebackType | None,
     ) -> None:
         super().__exit__(exc_type, exc, tb)  # rolls back and closes the session
-        if isinstance(exc, OperationalError) and _is_deadlock(exc):
+        if isinstance(exc, OperationalError) and is_deadlock(exc):
             raise WriteConflict() from exc
-
-
-def _is_deadlock(error: OperationalError) -> bool:
-    code = getattr(error.orig, "args", (None,))[:1]
-    return code == (MYSQL_DEADLOCK,)
+        if isinstance(exc, IntegrityError) and is_foreign_key_violation(exc):
+            # The note's user (its only parent that can vanish) was deleted by a transaction that committed first.
+            raise NoteOwnerGone() from exc

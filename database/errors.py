@@ -1,0 +1,24 @@
+"""What a driver error means, whichever database raised it."""
+
+from sqlalchemy.exc import DBAPIError
+
+# MySQL/MariaDB: "Deadlock found when trying to get lock; try restarting transaction".
+MYSQL_DEADLOCK = 1213
+# A row the write refers to is gone: MySQL/MariaDB ER_NO_REFERENCED_ROW_2, SQLite SQLITE_CONSTRAINT_FOREIGNKEY.
+MYSQL_NO_REFERENCED_ROW = 1452
+SQLITE_CONSTRAINT_FOREIGNKEY = 787
+
+
+def _mysql_code(error: DBAPIError) -> object:
+    args = getattr(error.orig, "args", ())
+    return args[0] if args else None
+
+
+def is_deadlock(error: DBAPIError) -> bool:
+    return _mysql_code(error) == MYSQL_DEADLOCK
+
+
+def is_foreign_key_violation(error: DBAPIError) -> bool:
+    if getattr(error.orig, "sqlite_errorcode", None) == SQLITE_CONSTRAINT_FOREIGNKEY:
+        return True
+    return _mysql_code(error) == MYSQL_NO_REFERENCED_ROW
