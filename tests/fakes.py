@@ -6,32 +6,37 @@ cannot drift apart.
 """
 
 import copy
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 
 from common.clock import Clock
 from common.ids import IdGenerator
 from common.pagination import PageRequest
-from user.application.ports import (
-    AccessToken,
-    EmailDeliveryFailed,
-    EmailDispatcher,
-    EmailDispatchFailed,
+from mail.application.outbox import RepositoryOutbox
+from mail.application.ports import (
+    EmailHandoff,
+    EmailPublisher,
     EmailRenderer,
     EmailSender,
+    MailUnitOfWork,
     OutgoingEmail,
-    PasswordCheck,
-    PasswordHasher,
     QueuedEmail,
     RenderedEmail,
+)
+from mail.domain.errors import EmailDeliveryFailed, EmailPublishFailed
+from mail.domain.outbox_email import DEFAULT_DELIVERY_POLICY, DeliveryPolicy, EmailKind, EmailStatus, OutboxEmail
+from mail.domain.repository import OutboxEmailRepository
+from user.application.ports import (
+    AccessToken,
+    PasswordCheck,
+    PasswordHasher,
     TokenClaims,
     TokenIssuer,
     UserUnitOfWork,
 )
 from user.domain.errors import EmailAlreadyRegistered, InvalidToken
 from user.domain.login_throttle import LoginThrottle
-from user.domain.outbox_email import EmailKind, EmailStatus, OutboxEmail
-from user.domain.repository import LoginThrottleRepository, OutboxEmailRepository, UserRepository
+from user.domain.repository import LoginThrottleRepository, UserRepository
 from user.domain.user import User, email_key
 
 
@@ -152,8 +157,11 @@ class FakeOutboxEmailRepository(OutboxEmailRepository):
     def __init__(self, store: dict[str, OutboxEmail]) -> None:
         self._store = store
 
-    def add(self, email: OutboxEmail) -> None:
+    def add(self, email: OutboxEmail) -> bool:
+        if email.dedupe_key is not None and any(e.dedupe_key == email.dedupe_key for e in self._store.values()):
+            return False
         self._store[email.id] = copy.deepcopy(email)
+        return True
 
     def get(self, email_id: str) -> OutboxEmail | None:
         email = self._store.get(email_id)
@@ -173,11 +181,38 @@ class FakeOutboxEmailRepository(OutboxEmailRepository):
     def count_pending(self) -> int:
         return sum(1 for e in self._store.values() if e.status is EmailStatus.PENDING)
 
+    def delete_sent_before(self, cutoff: datetime, *, limit: int) -> int:
+        old = sorted(
+            (e for e in self._store.values() if e.is_sent and e.sent_at is not None and e.sent_at < cutoff),
+            key=lambda e: e.sent_at or cutoff,
+        )[:limit]
+        for email in old:
+            del self._store[email.id]
+        return len(old)
+
+
+class FakeOutbox(RepositoryOutbox):
+    """The mail app's ``Outbox`` on a fake repository: staged with the caller's fake unit of work."""
+
+    def __init__(self, store: dict[str, OutboxEmail], *, ids: IdGenerator, policy: DeliveryPolicy) -> None:
+        super().__init__(FakeOutboxEmailRepository(store), ids=ids, policy=policy)
+
+
+def _replace(state: dict, work: dict) -> None:  # type: ignore[type-arg]
+    """In place: another fake unit of work may share ``state`` (the outbox table)."""
+    state.clear()
+    state.update(copy.deepcopy(work))
+
 
 class FakeUserUnitOfWork(UserUnitOfWork):
-    """Changes reach the shared state only on ``commit``; anything else is rolled back."""
+    """Changes reach the shared state only on ``commit``; anything else is rolled back.
 
-    def __init__(self) -> None:
+    ``outbox_state`` is the outbox table: give it to a ``FakeMailUnitOfWork`` to share it.
+    """
+
+    def __init__(self, *, ids: IdGenerator | None = None, policy: DeliveryPolicy = DEFAULT_DELIVERY_POLICY) -> None:
+        self._ids = ids or SequentialIds()
+        self._policy = policy
         self.users_state: dict[str, User] = {}
         self.throttles_state: dict[str, LoginThrottle] = {}
         self.outbox_state: dict[str, OutboxEmail] = {}
@@ -189,13 +224,13 @@ class FakeUserUnitOfWork(UserUnitOfWork):
         self._outbox_work = copy.deepcopy(self.outbox_state)
         self.users = FakeUserRepository(self._users_work)
         self.login_throttles = FakeLoginThrottleRepository(self._throttles_work)
-        self.outbox = FakeOutboxEmailRepository(self._outbox_work)
+        self.outbox = FakeOutbox(self._outbox_work, ids=self._ids, policy=self._policy)
         return self
 
     def commit(self) -> None:
         self.users_state = copy.deepcopy(self._users_work)
         self.throttles_state = copy.deepcopy(self._throttles_work)
-        self.outbox_state = copy.deepcopy(self._outbox_work)
+        _replace(self.outbox_state, self._outbox_work)
         self.commits += 1
 
     def rollback(self) -> None:
@@ -208,8 +243,28 @@ class FakeUserUnitOfWork(UserUnitOfWork):
         self._outbox_work.update(copy.deepcopy(self.outbox_state))
 
 
+class FakeMailUnitOfWork(MailUnitOfWork):
+    """The mail app's unit of work on ``outbox_state`` (shared with a ``FakeUserUnitOfWork``, say)."""
+
+    def __init__(self, outbox_state: dict[str, OutboxEmail] | None = None) -> None:
+        self.outbox_state: dict[str, OutboxEmail] = {} if outbox_state is None else outbox_state
+        self.commits = 0
+
+    def __enter__(self) -> "FakeMailUnitOfWork":
+        self._work = copy.deepcopy(self.outbox_state)
+        self.outbox = FakeOutboxEmailRepository(self._work)
+        return self
+
+    def commit(self) -> None:
+        _replace(self.outbox_state, self._work)
+        self.commits += 1
+
+    def rollback(self) -> None:
+        _replace(self._work, self.outbox_state)
+
+
 class FakeEmailRenderer(EmailRenderer):
-    def render(self, *, kind: EmailKind, payload: dict[str, str]) -> RenderedEmail:
+    def render(self, *, kind: EmailKind, payload: Mapping[str, str]) -> RenderedEmail:
         name = payload["name"]
         return RenderedEmail(subject=f"{kind.value} subject", text=f"text for {name}", html=f"<p>html for {name}</p>")
 
@@ -227,14 +282,24 @@ class FakeEmailSender(EmailSender):
         self.sent.append(email)
 
 
-class FakeEmailDispatcher(EmailDispatcher):
+class FakeEmailPublisher(EmailPublisher):
     """A broker: keeps what was published; while ``down``, every publish fails."""
 
     def __init__(self) -> None:
         self.published: list[QueuedEmail] = []
         self.down = False
 
-    def dispatch(self, email: QueuedEmail) -> None:
+    def publish(self, email: QueuedEmail) -> None:
         if self.down:
-            raise EmailDispatchFailed("ConnectionRefusedError: [Errno 111] Connection refused")
+            raise EmailPublishFailed("ConnectionRefusedError: [Errno 111] Connection refused")
         self.published.append(email)
+
+
+class FakeEmailHandoff(EmailHandoff):
+    """Keeps what was handed off, for the test to forward (or not) when it likes."""
+
+    def __init__(self) -> None:
+        self.handed_off: list[QueuedEmail] = []
+
+    def hand_off(self, email: QueuedEmail) -> None:
+        self.handed_off.append(email)

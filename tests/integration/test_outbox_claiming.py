@@ -20,19 +20,19 @@ from sqlalchemy.orm import Session, sessionmaker
 from common.clock import SystemClock
 from common.ulid_ids import UlidIdGenerator
 from database.engine import build_engine, build_session_factory
-from tests.fakes import FakeEmailRenderer, FakeEmailSender, FakeUserUnitOfWork
-from user.application.email_outbox_service import EmailOutboxService
-from user.application.ports import UserUnitOfWork
-from user.domain.outbox_email import DeliveryPolicy, EmailKind, EmailStatus, OutboxEmail
-from user.infra.db_models import OutboxEmailRow
-from user.infra.unit_of_work import SqlAlchemyUserUnitOfWork
+from mail.application.outbox_service import OutboxService
+from mail.application.ports import MailUnitOfWork
+from mail.domain.outbox_email import DeliveryPolicy, EmailKind, EmailStatus, OutboxEmail
+from mail.infra.db_models import OutboxEmailRow
+from mail.infra.unit_of_work import SqlAlchemyMailUnitOfWork
+from tests.fakes import FakeEmailRenderer, FakeEmailSender, FakeMailUnitOfWork
 
 BACKENDS = ["fake", "sqlite", pytest.param("mariadb", marks=pytest.mark.mariadb)]
 DATABASES = ["sqlite", pytest.param("mariadb", marks=pytest.mark.mariadb)]
 LONG_AGO = datetime(1901, 1, 1, tzinfo=UTC)
 POLICY = DeliveryPolicy(lease=timedelta(minutes=2), retry_base=timedelta(seconds=30), retry_max=timedelta(hours=1))
 
-NewUnitOfWork = Callable[[], UserUnitOfWork]
+NewUnitOfWork = Callable[[], MailUnitOfWork]
 
 
 @pytest.fixture(scope="module")
@@ -53,10 +53,10 @@ def factory_for(request: pytest.FixtureRequest, *, engines: dict[str, Engine], b
 @pytest.fixture(params=BACKENDS)
 def new_uow(request: pytest.FixtureRequest, engines: dict[str, Engine]) -> NewUnitOfWork:
     if request.param == "fake":
-        fake = FakeUserUnitOfWork()
+        fake = FakeMailUnitOfWork()
         return lambda: fake
     session_factory = factory_for(request, engines=engines, backend=request.param)
-    return lambda: SqlAlchemyUserUnitOfWork(session_factory=session_factory)
+    return lambda: SqlAlchemyMailUnitOfWork(session_factory=session_factory)
 
 
 @pytest.fixture(params=DATABASES)
@@ -149,7 +149,7 @@ def test_counting_pending_emails(new_uow: NewUnitOfWork) -> None:
 def test_two_relays_claim_disjoint_emails_without_waiting_for_each_other(database: sessionmaker[Session]) -> None:
     """MariaDB skips the rows another transaction locked; SQLite queues the second writer."""
     emails = [pending() for _ in range(6)]
-    with SqlAlchemyUserUnitOfWork(database) as uow:
+    with SqlAlchemyMailUnitOfWork(database) as uow:
         for email in emails:
             uow.outbox.add(email)
         uow.commit()
@@ -157,14 +157,14 @@ def test_two_relays_claim_disjoint_emails_without_waiting_for_each_other(databas
     taken_by_second: list[str] = []
 
     def second_relay() -> None:
-        with SqlAlchemyUserUnitOfWork(database) as uow:
+        with SqlAlchemyMailUnitOfWork(database) as uow:
             for email in uow.outbox.due_for_update(now=now, limit=3):
                 email.reserve(claim="second", now=now, lease=POLICY.lease)
                 uow.outbox.save(email)
                 taken_by_second.append(email.id)
             uow.commit()
 
-    with SqlAlchemyUserUnitOfWork(database) as uow:
+    with SqlAlchemyMailUnitOfWork(database) as uow:
         taken_by_first = []
         for email in uow.outbox.due_for_update(now=now, limit=3):
             email.reserve(claim="first", now=now, lease=POLICY.lease)
@@ -187,17 +187,17 @@ def test_two_relays_claim_disjoint_emails_without_waiting_for_each_other(databas
 
 def test_several_relays_at_once_send_each_email_exactly_once(database: sessionmaker[Session]) -> None:
     emails = [pending() for _ in range(30)]
-    with SqlAlchemyUserUnitOfWork(database) as uow:
+    with SqlAlchemyMailUnitOfWork(database) as uow:
         for email in emails:
             uow.outbox.add(email)
         uow.commit()
     sender = FakeEmailSender()
     relays = [
-        EmailOutboxService(
-            uow=SqlAlchemyUserUnitOfWork(database),
+        OutboxService(
+            uow=SqlAlchemyMailUnitOfWork(database),
             sender=sender,
             renderer=FakeEmailRenderer(),
-            dispatcher=None,
+            publisher=None,
             clock=SystemClock(),
             ids=UlidIdGenerator(),
             policy=POLICY,
@@ -206,7 +206,7 @@ def test_several_relays_at_once_send_each_email_exactly_once(database: sessionma
     ]
     mine = {email.recipient for email in emails}
 
-    def run(relay: EmailOutboxService) -> None:
+    def run(relay: OutboxService) -> None:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline and {e.recipient for e in sender.sent} < mine:
             relay.relay(limit=4)
@@ -215,5 +215,5 @@ def test_several_relays_at_once_send_each_email_exactly_once(database: sessionma
         list(pool.map(run, relays))
 
     assert Counter(e.recipient for e in sender.sent if e.recipient in mine) == dict.fromkeys(mine, 1)
-    with SqlAlchemyUserUnitOfWork(database) as uow:
+    with SqlAlchemyMailUnitOfWork(database) as uow:
         assert all((row := uow.outbox.get(email.id)) is not None and row.status is EmailStatus.SENT for email in emails)

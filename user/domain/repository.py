@@ -2,11 +2,9 @@
 
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
-from datetime import datetime
 
 from common.pagination import PageRequest
 from user.domain.login_throttle import LoginThrottle
-from user.domain.outbox_email import OutboxEmail
 from user.domain.user import User
 
 
@@ -55,31 +53,3 @@ class LoginThrottleRepository(ABC):
     @abstractmethod
     def reset(self, email_key: str) -> None:
         """Forget the failures of ``email_key``."""
-
-
-class OutboxEmailRepository(ABC):
-    """Emails waiting to be sent. The ``*_for_update`` reads lock the rows they
-    return until the transaction ends; rows another transaction has locked are
-    skipped, never waited for (``SELECT … FOR UPDATE SKIP LOCKED``)."""
-
-    @abstractmethod
-    def add(self, email: OutboxEmail) -> None: ...
-
-    @abstractmethod
-    def get(self, email_id: str) -> OutboxEmail | None: ...
-
-    @abstractmethod
-    def get_for_update(self, email_id: str, *, skip_locked: bool = True) -> OutboxEmail | None:
-        """The email, locked; ``None`` if absent, or if locked by another
-        transaction and ``skip_locked`` (otherwise wait for that lock)."""
-
-    @abstractmethod
-    def due_for_update(self, *, now: datetime, limit: int) -> Sequence[OutboxEmail]:
-        """Up to ``limit`` pending emails due at ``now``, oldest due first, locked."""
-
-    @abstractmethod
-    def save(self, email: OutboxEmail) -> None:
-        """Stage the changes made to an email read from this repository."""
-
-    @abstractmethod
-    def count_pending(self) -> int: ...

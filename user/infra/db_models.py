@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from sqlalchemy import Index, Integer, String, Text
+from sqlalchemy import Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from database.base import MYSQL_TABLE_OPTIONS, Base
@@ -32,26 +32,3 @@ class LoginThrottleRow(Base):
     email_key: Mapped[str] = mapped_column(exact_string(254), primary_key=True)
     failures: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
-
-
-class OutboxEmailRow(Base):
-    """The email outbox: written in the transaction that causes the email."""
-
-    __tablename__ = "outbox_emails"
-    __table_args__ = (
-        # The relay's query: pending rows by due time.
-        Index("ix_outbox_emails_status_next_attempt_at", "status", "next_attempt_at"),
-        MYSQL_TABLE_OPTIONS,
-    )
-
-    id: Mapped[str] = mapped_column(ulid(), primary_key=True)
-    recipient: Mapped[str] = mapped_column(String(254))
-    kind: Mapped[str] = mapped_column(String(32))
-    payload: Mapped[str] = mapped_column(Text())  # a JSON object
-    status: Mapped[str] = mapped_column(String(16))
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
-    next_attempt_at: Mapped[datetime] = mapped_column(UtcDateTime())
-    claimed_by: Mapped[str | None] = mapped_column(exact_string(64), nullable=True)
-    sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
-    last_error: Mapped[str | None] = mapped_column(String(500), nullable=True)
-    created_at: Mapped[datetime] = mapped_column(UtcDateTime())

@@ -1,14 +1,12 @@
 """The only code that turns user rows into entities and back."""
 
-import json
 from typing import Any
 
 from sqlalchemy import Row
 
 from user.domain.login_throttle import LoginThrottle
-from user.domain.outbox_email import EmailKind, EmailStatus, OutboxEmail
 from user.domain.user import Role, User, email_key
-from user.infra.db_models import LoginThrottleRow, OutboxEmailRow, UserRow
+from user.infra.db_models import LoginThrottleRow, UserRow
 
 
 def user_from_row(row: UserRow | Row[Any]) -> User:
@@ -42,33 +40,3 @@ def user_values(user: User) -> dict[str, Any]:
 
 def throttle_from_row(row: LoginThrottleRow | Row[Any]) -> LoginThrottle:
     return LoginThrottle(email_key=row.email_key, failures=row.failures, locked_until=row.locked_until)
-
-
-def outbox_email_from_row(row: OutboxEmailRow) -> OutboxEmail:
-    return OutboxEmail(
-        id=row.id,
-        recipient=row.recipient,
-        kind=EmailKind(row.kind),
-        payload=json.loads(row.payload),
-        status=EmailStatus(row.status),
-        attempts=row.attempts,
-        next_attempt_at=row.next_attempt_at,
-        claimed_by=row.claimed_by,
-        sent_at=row.sent_at,
-        last_error=row.last_error,
-        created_at=row.created_at,
-    )
-
-
-def outbox_email_to_row(email: OutboxEmail, row: OutboxEmailRow | None = None) -> OutboxEmailRow:
-    row = row or OutboxEmailRow(id=email.id, created_at=email.created_at)
-    row.recipient = email.recipient
-    row.kind = email.kind.value
-    row.payload = json.dumps(email.payload, ensure_ascii=False, sort_keys=True)
-    row.status = email.status.value
-    row.attempts = email.attempts
-    row.next_attempt_at = email.next_attempt_at
-    row.claimed_by = email.claimed_by
-    row.sent_at = email.sent_at
-    row.last_error = email.last_error
-    return row

@@ -1,7 +1,6 @@
 """SQLAlchemy repositories of the user app. They stage changes; the unit of work commits."""
 
 from collections.abc import Sequence
-from datetime import datetime
 
 from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.dialects import mysql, sqlite
@@ -11,17 +10,10 @@ from sqlalchemy.orm import Session
 from common.pagination import PageRequest
 from user.domain.errors import EmailAlreadyRegistered
 from user.domain.login_throttle import LoginThrottle
-from user.domain.outbox_email import EmailStatus, OutboxEmail
-from user.domain.repository import LoginThrottleRepository, OutboxEmailRepository, UserRepository
+from user.domain.repository import LoginThrottleRepository, UserRepository
 from user.domain.user import User, email_key
-from user.infra.db_models import LoginThrottleRow, OutboxEmailRow, UserRow
-from user.infra.mappers import (
-    outbox_email_from_row,
-    outbox_email_to_row,
-    throttle_from_row,
-    user_from_row,
-    user_values,
-)
+from user.infra.db_models import LoginThrottleRow, UserRow
+from user.infra.mappers import throttle_from_row, user_from_row, user_values
 
 # Core statements on the tables, not ORM entities: a read is one SELECT mapped
 # straight to a domain entity, with no identity map to fill and to empty again.
@@ -110,51 +102,3 @@ class SqlAlchemyLoginThrottleRepository(LoginThrottleRepository):
                 .on_duplicate_key_update(email_key=LoginThrottleRow.email_key)
             )
         self._session.execute(statement)
-
-
-class SqlAlchemyOutboxEmailRepository(OutboxEmailRepository):
-    """Locking reads are ``FOR UPDATE SKIP LOCKED`` on MariaDB/MySQL. SQLite has
-    no row locks: there every transaction starts with ``BEGIN IMMEDIATE``
-    (``database/engine.py``), which takes the database's write lock at once,
-    so a read-then-update is never interleaved with another writer's."""
-
-    def __init__(self, session: Session) -> None:
-        self._session = session
-
-    def add(self, email: OutboxEmail) -> None:
-        self._session.add(outbox_email_to_row(email))
-        self._session.flush()
-
-    def get(self, email_id: str) -> OutboxEmail | None:
-        row = self._session.get(OutboxEmailRow, email_id)
-        return None if row is None else outbox_email_from_row(row)
-
-    def get_for_update(self, email_id: str, *, skip_locked: bool = True) -> OutboxEmail | None:
-        row = self._session.scalars(
-            select(OutboxEmailRow)
-            .where(OutboxEmailRow.id == email_id)
-            .with_for_update(skip_locked=skip_locked)
-            .execution_options(populate_existing=True)
-        ).first()
-        return None if row is None else outbox_email_from_row(row)
-
-    def due_for_update(self, *, now: datetime, limit: int) -> Sequence[OutboxEmail]:
-        rows = self._session.scalars(
-            select(OutboxEmailRow)
-            .where(OutboxEmailRow.status == EmailStatus.PENDING.value, OutboxEmailRow.next_attempt_at <= now)
-            .order_by(OutboxEmailRow.next_attempt_at, OutboxEmailRow.id)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
-            .execution_options(populate_existing=True)
-        )
-        return [outbox_email_from_row(row) for row in rows]
-
-    def save(self, email: OutboxEmail) -> None:
-        row = self._session.get(OutboxEmailRow, email.id)
-        if row is not None:
-            outbox_email_to_row(email, row)
-            self._session.flush()
-
-    def count_pending(self) -> int:
-        statement = select(func.count()).where(OutboxEmailRow.status == EmailStatus.PENDING.value)
-        return self._session.scalar(statement) or 0

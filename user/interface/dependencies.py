@@ -8,7 +8,6 @@ from fastapi.security import OAuth2PasswordBearer
 
 from common.injection import Provided
 from common.request_context import current_request_context
-from user.application.ports import EmailDispatcher
 from user.application.user_service import UserService
 from user.domain.errors import InvalidToken
 from user.domain.user import User
@@ -16,8 +15,6 @@ from user.domain.user import User
 bearer_token = OAuth2PasswordBearer(tokenUrl="/users/login", auto_error=False)
 
 UserServiceDep = Annotated[UserService, Depends(Provided["user_service"])]
-# Hands a committed email over to the threads that send or publish it, off the request threads.
-EmailHandoffDep = Annotated[EmailDispatcher, Depends(Provided["email_handoff"])]
 
 
 @inject

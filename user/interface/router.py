@@ -3,11 +3,11 @@
 from typing import Annotated
 
 from dependency_injector.wiring import inject
-from fastapi import APIRouter, BackgroundTasks, Depends, Response, status
+from fastapi import APIRouter, Depends, Response, status
 from fastapi.security import OAuth2PasswordRequestForm
 
 from common.schemas import Pagination, error_responses
-from user.interface.dependencies import CurrentUser, EmailHandoffDep, UserServiceDep
+from user.interface.dependencies import CurrentUser, UserServiceDep
 from user.interface.schemas import TokenResponse, UserCreate, UserPageResponse, UserResponse, UserUpdate
 
 router = APIRouter(prefix="/users", tags=["users"])
@@ -30,13 +30,9 @@ LOCATION = {
 def create_user(
     body: UserCreate,
     response: Response,
-    background: BackgroundTasks,
     service: UserServiceDep,
-    emails: EmailHandoffDep,
 ) -> UserResponse:
     signup = service.sign_up(name=body.name, email=body.email, password=body.password)
-    # After the response: sent here (no broker) or published to the broker; never fails the signup.
-    background.add_task(emails.dispatch, signup.welcome_email)
     response.headers["Location"] = f"/users/{signup.user.id}"
     return UserResponse.from_domain(signup.user)
 

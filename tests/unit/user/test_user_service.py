@@ -6,7 +6,14 @@ from datetime import timedelta
 import pytest
 
 from common.pagination import PageRequest
-from tests.fakes import FakeClock, FakePasswordHasher, FakeTokenIssuer, FakeUserUnitOfWork, SequentialIds
+from tests.fakes import (
+    FakeClock,
+    FakeEmailHandoff,
+    FakePasswordHasher,
+    FakeTokenIssuer,
+    FakeUserUnitOfWork,
+    SequentialIds,
+)
 from user.application.user_service import AdminBootstrap, UserService
 from user.domain.errors import (
     EmailAlreadyRegistered,
@@ -66,6 +73,7 @@ def world() -> World:
         clock=clock,
         ids=SequentialIds(),
         throttle_policy=LoginThrottlePolicy(max_failures=MAX_FAILURES, lockout=LOCKOUT),
+        emails=FakeEmailHandoff(),
     )
     return World(service=service, uow=uow, hasher=hasher, clock=clock)
 

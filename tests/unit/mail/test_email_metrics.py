@@ -7,7 +7,7 @@ import pytest
 from prometheus_client import REGISTRY, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
-from common.metrics import OUTBOX_PENDING, email_failed, email_sent, track_outbox_pending
+from mail.infra.metrics import OUTBOX_PENDING, email_failed, email_sent, track_outbox_pending
 
 
 def value(name: str) -> float:

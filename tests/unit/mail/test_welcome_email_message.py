@@ -1,9 +1,9 @@
 """What the welcome email says and how it is put together (templates, MIME), without a server."""
 
-from user.application.ports import OutgoingEmail
-from user.domain.outbox_email import EmailKind
-from user.infra.smtp_email_sender import build_message
-from user.infra.template_email_renderer import TemplateEmailRenderer
+from mail.application.ports import OutgoingEmail
+from mail.domain.outbox_email import EmailKind
+from mail.infra.smtp_sender import build_message
+from mail.infra.template_renderer import TemplateEmailRenderer
 
 
 def test_the_templates_greet_by_name_and_escape_it_in_html() -> None:

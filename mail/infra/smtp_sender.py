@@ -3,6 +3,10 @@
 Every network step is bounded by ``timeout``, and a watchdog closes the
 socket once the whole send has taken ``DEADLINE_FACTOR`` times that, so a
 send always ends well within the outbox claim's lease.
+
+A refusal for good (a 5xx reply, or an address the server cannot take
+without SMTPUTF8) is a *permanent* ``EmailDeliveryFailed``: the outbox marks
+the email ``FAILED``. Anything else (4xx, no connection, a timeout) is retried.
 """
 
 import contextlib
@@ -15,8 +19,9 @@ from email.message import EmailMessage
 from email.utils import formatdate
 from typing import Literal
 
-from common.metrics import email_failed, email_sent
-from user.application.ports import EmailDeliveryFailed, EmailSender, OutgoingEmail
+from mail.application.ports import EmailSender, OutgoingEmail
+from mail.domain.errors import EmailDeliveryFailed
+from mail.infra.metrics import email_failed, email_refused, email_sent
 
 logger = logging.getLogger(__name__)
 
@@ -66,8 +71,9 @@ class SmtpEmailSender(EmailSender):
         try:
             self._send(message)
         except (OSError, smtplib.SMTPException) as error:
-            email_failed()
-            raise EmailDeliveryFailed(_describe(error)) from None
+            permanent = is_permanent(error)
+            (email_refused if permanent else email_failed)()
+            raise EmailDeliveryFailed(_describe(error), permanent=permanent) from None
         email_sent()
 
     def _send(self, message: EmailMessage) -> None:
@@ -107,6 +113,17 @@ def _abort(smtp: smtplib.SMTP) -> None:
     if sock is not None:
         with contextlib.suppress(OSError):
             sock.shutdown(socket.SHUT_RDWR)
+
+
+def is_permanent(error: BaseException) -> bool:
+    """Would the server refuse this email again? 5xx replies (for every recipient) and missing SMTPUTF8 would."""
+    if isinstance(error, smtplib.SMTPNotSupportedError):
+        return True  # e.g. a non-ASCII address and a server without SMTPUTF8
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        return bool(error.recipients) and all(code >= 500 for code, _reply in error.recipients.values())
+    if isinstance(error, smtplib.SMTPResponseException):
+        return error.smtp_code >= 500
+    return False
 
 
 def _describe(error: BaseException) -> str:

@@ -5,10 +5,16 @@ it (the welcome email with the new account), so it exists if and only if
 that change was committed. Whoever sends it must first *claim* it: a claim
 names its holder and lasts until ``next_attempt_at``, so two senders never
 work on one email at once. A claim ends with the email marked sent, or with
-the failure recorded and the next attempt scheduled with exponential backoff.
+the failure recorded: a temporary one schedules the next attempt with
+exponential backoff, a permanent one (the server refused the email for good)
+marks it ``FAILED`` with its reason, and nobody tries again.
+
+An email may carry a ``dedupe_key`` ("digest:<user>:<iso-week>"): the outbox
+holds at most one email per key, so queueing the same key twice sends once.
 """
 
 import enum
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -16,12 +22,15 @@ LAST_ERROR_MAX_LENGTH = 500
 
 
 class EmailKind(enum.StrEnum):
+    """What an email is about: one template pair (``<kind>.txt``, ``<kind>.html``) and one subject each."""
+
     WELCOME = "welcome"
 
 
 class EmailStatus(enum.StrEnum):
     PENDING = "PENDING"
     SENT = "SENT"
+    FAILED = "FAILED"  # refused for good: ``last_error`` says why; never retried
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,26 +73,41 @@ class OutboxEmail:
     claimed_by: str | None = None
     sent_at: datetime | None = None
     last_error: str | None = None
+    dedupe_key: str | None = None
     created_at: datetime
 
     @classmethod
-    def welcome(
-        cls, *, id: str, recipient: str, name: str, claim: str, now: datetime, lease: timedelta
+    def queued(
+        cls,
+        *,
+        id: str,
+        kind: EmailKind,
+        recipient: str,
+        payload: Mapping[str, str],
+        claim: str,
+        now: datetime,
+        lease: timedelta,
+        dedupe_key: str | None = None,
     ) -> "OutboxEmail":
-        """A welcome email, already claimed by ``claim`` for the dispatch that follows the commit."""
+        """A new email, already claimed by ``claim`` for the hand-off that follows the commit."""
         return cls(
             id=id,
             recipient=recipient,
-            kind=EmailKind.WELCOME,
-            payload={"name": name},
+            kind=kind,
+            payload=dict(payload),
             next_attempt_at=now + lease,
             claimed_by=claim,
+            dedupe_key=dedupe_key,
             created_at=now,
         )
 
     @property
     def is_sent(self) -> bool:
         return self.status is EmailStatus.SENT
+
+    @property
+    def is_failed(self) -> bool:
+        return self.status is EmailStatus.FAILED
 
     def is_due(self, now: datetime) -> bool:
         return self.status is EmailStatus.PENDING and self.next_attempt_at <= now
@@ -93,7 +117,7 @@ class OutboxEmail:
         return self.status is EmailStatus.PENDING and (self.next_attempt_at <= now or self.claimed_by == claim)
 
     def reserve(self, *, claim: str, now: datetime, lease: timedelta) -> None:
-        """Hold the email for a dispatch (a task on its way to a worker) without starting an attempt."""
+        """Hold the email for a hand-off (a task on its way to a worker) without starting an attempt."""
         self._require_claimable(claim, now)
         self.claimed_by = claim
         self.next_attempt_at = now + lease
@@ -110,12 +134,19 @@ class OutboxEmail:
         self.sent_at = now
 
     def record_failure(self, *, error: str, now: datetime, policy: DeliveryPolicy) -> None:
+        """A temporary failure: try again after the backoff."""
         self.last_error = error[:LAST_ERROR_MAX_LENGTH]
         self.claimed_by = None
         self.next_attempt_at = now + policy.retry_delay(self.attempts)
 
+    def mark_failed(self, *, reason: str) -> None:
+        """A permanent refusal: the email is ``FAILED`` with ``reason`` and never tried again."""
+        self.status = EmailStatus.FAILED
+        self.last_error = reason[:LAST_ERROR_MAX_LENGTH]
+        self.claimed_by = None
+
     def release(self, *, claim: str, now: datetime) -> bool:
-        """Give a claim back (its dispatch failed), so the email is due at once. False if not held by ``claim``."""
+        """Give a claim back (its hand-off failed), so the email is due at once. False if not held by ``claim``."""
         if self.status is not EmailStatus.PENDING or self.claimed_by != claim:
             return False
         self.claimed_by = None

@@ -1,7 +1,9 @@
 """Email bodies from the template files in ``templates/``: ``<kind>.txt`` and ``<kind>.html``.
 
 Placeholders are ``${name}`` (``string.Template``); in the HTML part every
-value is HTML-escaped. Templates are read once, when the renderer is built,
+value is HTML-escaped. The renderer knows no kind: whatever keys the
+payload has fill the placeholders of the same name, so a new kind needs its
+templates and its subject, never code here. Templates are read once, when the renderer is built,
 so a missing file stops the start rather than the first email.
 """
 
@@ -10,8 +12,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from string import Template
 
-from user.application.ports import EmailRenderer, RenderedEmail
-from user.domain.outbox_email import EmailKind
+from mail.application.ports import EmailRenderer, RenderedEmail
+from mail.domain.outbox_email import EmailKind
 
 TEMPLATE_DIR = Path(__file__).with_name("templates")
 
@@ -27,7 +29,7 @@ class TemplateEmailRenderer(EmailRenderer):
             for kind in EmailKind
         }
 
-    def render(self, *, kind: EmailKind, payload: dict[str, str]) -> RenderedEmail:
+    def render(self, *, kind: EmailKind, payload: Mapping[str, str]) -> RenderedEmail:
         text, markup = self._templates[kind]
         return RenderedEmail(
             subject=self._subjects[kind],

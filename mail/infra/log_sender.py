@@ -2,8 +2,8 @@
 
 import logging
 
-from common.metrics import email_sent
-from user.application.ports import EmailSender, OutgoingEmail
+from mail.application.ports import EmailSender, OutgoingEmail
+from mail.infra.metrics import email_sent
 
 logger = logging.getLogger(__name__)
 

@@ -1,26 +1,28 @@
-"""The welcome email's use cases with fakes: the outbox row, dispatch, delivery, retries, the relay."""
+"""The welcome email's use cases with fakes: the outbox row, hand-off, forwarding, delivery, retries, the relay."""
 
 from dataclasses import dataclass
 from datetime import timedelta
 
 import pytest
 
+from mail.application.outbox_service import DeliveryOutcome, OutboxService
+from mail.application.ports import QueuedEmail
+from mail.domain.outbox_email import DeliveryPolicy, EmailKind, EmailStatus, OutboxEmail
 from tests.fakes import (
     FakeClock,
-    FakeEmailDispatcher,
+    FakeEmailHandoff,
+    FakeEmailPublisher,
     FakeEmailRenderer,
     FakeEmailSender,
+    FakeMailUnitOfWork,
     FakePasswordHasher,
     FakeTokenIssuer,
     FakeUserUnitOfWork,
     SequentialIds,
 )
-from user.application.email_outbox_service import DeliveryOutcome, EmailOutboxService
-from user.application.ports import QueuedEmail
 from user.application.user_service import UserService
 from user.domain.errors import EmailAlreadyRegistered
 from user.domain.login_throttle import LoginThrottlePolicy
-from user.domain.outbox_email import DeliveryPolicy, EmailKind, EmailStatus, OutboxEmail
 
 PASSWORD = "correct horse battery"
 POLICY = DeliveryPolicy(lease=timedelta(minutes=2), retry_base=timedelta(seconds=30), retry_max=timedelta(minutes=10))
@@ -29,18 +31,19 @@ POLICY = DeliveryPolicy(lease=timedelta(minutes=2), retry_base=timedelta(seconds
 @dataclass
 class World:
     users: UserService
+    handoff: FakeEmailHandoff
     uow: FakeUserUnitOfWork
     clock: FakeClock
     sender: FakeEmailSender
-    broker: FakeEmailDispatcher
+    broker: FakeEmailPublisher
     ids: SequentialIds
 
-    def emails(self, *, broker: bool = False) -> EmailOutboxService:
-        return EmailOutboxService(
-            uow=self.uow,
+    def emails(self, *, broker: bool = False) -> OutboxService:
+        return OutboxService(
+            uow=FakeMailUnitOfWork(self.uow.outbox_state),
             sender=self.sender,
             renderer=FakeEmailRenderer(),
-            dispatcher=self.broker if broker else None,
+            publisher=self.broker if broker else None,
             clock=self.clock,
             ids=self.ids,
             policy=POLICY,
@@ -55,7 +58,9 @@ class World:
 
 @pytest.fixture
 def world() -> World:
-    uow, clock, ids = FakeUserUnitOfWork(), FakeClock(), SequentialIds()
+    clock, ids = FakeClock(), SequentialIds()
+    uow = FakeUserUnitOfWork(ids=ids, policy=POLICY)
+    handoff = FakeEmailHandoff()
     users = UserService(
         uow=uow,
         hasher=FakePasswordHasher(),
@@ -63,9 +68,17 @@ def world() -> World:
         clock=clock,
         ids=ids,
         throttle_policy=LoginThrottlePolicy(max_failures=5, lockout=timedelta(minutes=15)),
-        email_policy=POLICY,
+        emails=handoff,
     )
-    return World(users=users, uow=uow, clock=clock, sender=FakeEmailSender(), broker=FakeEmailDispatcher(), ids=ids)
+    return World(
+        users=users,
+        handoff=handoff,
+        uow=uow,
+        clock=clock,
+        sender=FakeEmailSender(),
+        broker=FakeEmailPublisher(),
+        ids=ids,
+    )
 
 
 def test_sign_up_commits_the_account_and_its_welcome_email_together(world: World) -> None:
@@ -93,10 +106,10 @@ def test_register_without_a_welcome_email(world: World) -> None:
     assert world.uow.outbox_state == {}
 
 
-def test_without_a_broker_dispatch_sends_it_here_once(world: World) -> None:
+def test_without_a_broker_forwarding_sends_it_here_once(world: World) -> None:
     queued = world.sign_up()
 
-    world.emails().dispatch(queued)
+    world.emails().forward(queued)
 
     [sent] = world.sender.sent
     assert (sent.id, sent.recipient, sent.text) == (queued.outbox_id, "dexter@example.com", "text for Dexter")
@@ -104,10 +117,10 @@ def test_without_a_broker_dispatch_sends_it_here_once(world: World) -> None:
     assert (row.status, row.attempts, row.sent_at) == (EmailStatus.SENT, 1, world.clock.now())
 
 
-def test_with_a_broker_dispatch_publishes_it_under_its_claim(world: World) -> None:
+def test_with_a_broker_forwarding_publishes_it_under_its_claim(world: World) -> None:
     queued = world.sign_up()
 
-    world.emails(broker=True).dispatch(queued)
+    world.emails(broker=True).forward(queued)
 
     assert world.broker.published == [queued]
     assert world.sender.sent == []
@@ -117,7 +130,7 @@ def test_a_broker_that_is_down_leaves_the_email_due_for_the_relay(world: World) 
     queued = world.sign_up()
     world.broker.down = True
 
-    world.emails(broker=True).dispatch(queued)  # no exception: the signup never fails for it
+    world.emails(broker=True).forward(queued)  # no exception: the signup never fails for it
 
     row = world.row(queued.outbox_id)
     assert (row.status, row.claimed_by, row.next_attempt_at) == (EmailStatus.PENDING, None, world.clock.now())
@@ -184,7 +197,7 @@ def test_the_backoff_doubles_up_to_its_cap() -> None:
 
 
 def test_a_claim_whose_sender_vanished_is_taken_over_after_the_lease(world: World) -> None:
-    queued = world.sign_up()  # claimed for a dispatch that never happens (the process died)
+    queued = world.sign_up()  # claimed for a hand-off that never happens (the process died)
     emails = world.emails()
 
     assert emails.relay() == 0
@@ -202,13 +215,13 @@ def test_the_relay_takes_due_emails_only_oldest_first_in_batches(world: World) -
 
     assert emails.relay(limit=3) == 3
     assert emails.relay(limit=3) == 2
-    assert emails.relay(limit=3) == 0  # all reserved for their dispatch
+    assert emails.relay(limit=3) == 0  # all reserved for their hand-off
     assert [p.outbox_id for p in world.broker.published] == [q.outbox_id for q in queued]
 
 
 def test_counting_pending_emails(world: World) -> None:
     first, _ = world.sign_up("a@example.com"), world.sign_up("b@example.com")
     emails = world.emails()
-    emails.dispatch(first)
+    emails.forward(first)
 
     assert emails.pending_count() == 1

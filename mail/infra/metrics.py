@@ -1,13 +1,13 @@
-"""Prometheus metrics of the welcome-email outbox, and the hooks that move them.
+"""Prometheus metrics of the email outbox, and the hooks that move them.
 
-The email code calls these from its *infra* side (the sender adapter, the
-Celery task, the dispatcher in ``common/messaging.py``): never from
-``user/application`` or ``user/domain``, which may not import
+The mail app calls these from its *infra* side (the sender adapters): never
+from ``mail/application`` or ``mail/domain``, which may not import
 ``prometheus_client`` (``.importlinter``'s pure-core contract follows
 indirect imports too).
 
 - ``email_sent()`` once per email the SMTP server (or the log sender) accepted;
-- ``email_failed()`` once per failed attempt (a retry that fails counts again);
+- ``email_failed()`` once per failed attempt that will be retried (a retry that fails counts again);
+- ``email_refused()`` once per email the server refused for good (it is ``FAILED``, never retried);
 - ``track_outbox_pending(count)`` once at start, with a function that counts
   the outbox rows not sent yet: it runs at every ``GET /metrics`` scrape, so
   each process reports the database's own figure.
@@ -26,7 +26,8 @@ from prometheus_client import Counter, Gauge
 logger = logging.getLogger(__name__)
 
 EMAILS_SENT = Counter("emails_sent", "Emails handed over to the SMTP server (or written to the log)")
-EMAILS_FAILED = Counter("emails_failed", "Email send attempts that failed (each retry counts)")
+EMAILS_FAILED = Counter("emails_failed", "Email send attempts that failed and will be retried (each retry counts)")
+EMAILS_REFUSED = Counter("emails_refused", "Emails the SMTP server refused for good (FAILED, never retried)")
 OUTBOX_PENDING = Gauge("outbox_pending", "Emails recorded in the outbox and not sent yet")
 
 
@@ -36,6 +37,10 @@ def email_sent() -> None:
 
 def email_failed() -> None:
     EMAILS_FAILED.inc()
+
+
+def email_refused() -> None:
+    EMAILS_REFUSED.inc()
 
 
 def track_outbox_pending(count: Callable[[], float]) -> None:

@@ -7,11 +7,9 @@ while it is still being configured.
 
 from dependency_injector.wiring import Provide, inject
 
-from user.application.email_outbox_service import DeliveryOutcome, EmailOutboxService
+from mail.application.outbox_service import DeliveryOutcome, OutboxService
 
 
 @inject
-def deliver_email(
-    outbox_id: str, *, claim: str, service: EmailOutboxService = Provide["email_outbox_service"]
-) -> DeliveryOutcome:
+def deliver_email(outbox_id: str, *, claim: str, service: OutboxService = Provide["outbox_service"]) -> DeliveryOutcome:
     return service.deliver(outbox_id=outbox_id, claim=claim)
