@@ -70,7 +70,7 @@ class Container(containers.DeclarativeContainer):
     # Only the modules that hold Provide markers.
     wiring_config = containers.WiringConfiguration(
         modules=[
-            "common.operations",
+            "web.operations",
             "note.interface.dependencies",
             "note.interface.router",
             "user.interface.dependencies",

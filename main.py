@@ -14,9 +14,6 @@ from fastapi_offline import FastAPIOffline
 from sqlalchemy.exc import OperationalError
 from starlette.concurrency import run_in_threadpool
 
-from common.log import configure_logging
-from common.operations import router as operations_router
-from common.schemas import error_responses
 from config import Settings, load_settings
 from containers import Container
 from mail.infra.metrics import track_outbox_pending
@@ -25,8 +22,11 @@ from middlewares.body_limit import BodySizeLimitMiddleware
 from middlewares.error_handlers import register_error_handlers
 from middlewares.request_context import RequestContextMiddleware
 from note.interface.router import router as note_router
+from observability.log import configure_logging
 from user.application.user_service import AdminBootstrap
 from user.interface.router import router as user_router
+from web.operations import router as operations_router
+from web.schemas import error_responses
 
 logger = logging.getLogger(__name__)
 

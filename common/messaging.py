@@ -14,8 +14,8 @@ from typing import Any
 
 from celery.signals import setup_logging, worker_process_init
 
-from common.log import configure_logging
 from mail.infra.celery_app import WorkerCelery
+from observability.log import configure_logging
 
 logger = logging.getLogger(__name__)
 
@@ -37,7 +37,7 @@ celery = WorkerCelery("til", build_container=_worker_container)
 
 @setup_logging.connect
 def _log_as_json(loglevel: int | str | None = None, **_kwargs: Any) -> None:
-    """The worker logs the same JSON lines as the web (``common/log.py``), not Celery's format."""
+    """The worker logs the same JSON lines as the web (``observability/log.py``), not Celery's format."""
     level = logging.getLevelName(loglevel) if isinstance(loglevel, int) else loglevel or "INFO"
     configure_logging(level)
 

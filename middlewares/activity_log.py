@@ -16,9 +16,9 @@ import time
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from common.log import REQUEST_LOGGER
 from common.request_context import current_request_context
 from middlewares.metrics import observe_request
+from observability.log import REQUEST_LOGGER
 
 logger = logging.getLogger(REQUEST_LOGGER)
 

@@ -5,15 +5,6 @@ from typing import Annotated, Self
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from common.pagination import Page
-from common.schemas import (
-    CONTROL,
-    SPACE,
-    ResponseModel,
-    UnicodeText,
-    UtcTimestamp,
-    not_blank_pattern,
-    pydantic_rule,
-)
 from note.domain.note import (
     CONTENT_MAX_LENGTH,
     CONTENT_MIN_LENGTH,
@@ -26,6 +17,15 @@ from note.domain.note import (
     format_memo_date,
 )
 from note.domain.tag import MAX_TAGS_PER_NOTE, TAG_NAME_MAX_LENGTH, Tag, check_tag_name, normalize_tag_names
+from web.schemas import (
+    CONTROL,
+    SPACE,
+    ResponseModel,
+    UnicodeText,
+    UtcTimestamp,
+    not_blank_pattern,
+    pydantic_rule,
+)
 
 # YYYYMMDD naming a real day of the years 0001..9999 (what Python's date accepts), leap years included.
 _YEAR = "(?:[1-9][0-9]{3}|0[1-9][0-9]{2}|00[1-9][0-9]|000[1-9])"

@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
-from common.log import LOG_CONFIG_FILE
+from observability.log import LOG_CONFIG_FILE
 from tests.e2e.failing_app import FAIL_AS_USER_PATH, FAIL_MID_STREAM_PATH, FAIL_PATH
 from tests.live_server import LiveServer, is_request_line, live_server, main_py, uvicorn_factory
 from tests.support import TEST_JWT_SECRET, bearer, login, migrate, signup, unique_email

@@ -31,6 +31,7 @@ from jose import jwt
 from sqlalchemy import Engine, func, select
 from sqlalchemy.sql import ColumnElement
 
+from mail.infra.db_models import OutboxEmailRow
 from note.infra.db_models import NoteRow, TagRow, note_tags
 from tests.note_support import create_note, note_body
 from tests.support import (
@@ -43,7 +44,7 @@ from tests.support import (
     signup,
     unique_email,
 )
-from user.infra.db_models import LoginThrottleRow, OutboxEmailRow, UserRow
+from user.infra.db_models import LoginThrottleRow, UserRow
 
 ABSENT_ID = "01J0ZZZZZZZZZZZZZZZZZZZZZZ"
 WRONG_KEY = "another-secret-that-is-long-enough-for-hs256-0123456789"

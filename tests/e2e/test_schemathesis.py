@@ -49,7 +49,6 @@ from hypothesis import strategies as st
 from sqlalchemy import Engine, func, select
 
 from common.errors import InvalidInput
-from common.schemas import CONTROL, not_blank_pattern
 from note.domain.note import check_content, check_memo_date, check_title
 from note.domain.tag import check_tag_name
 from note.infra.db_models import NoteRow, TagRow
@@ -57,6 +56,7 @@ from note.interface.schemas import REAL_DATE_PATTERN, TAG_NAME_PATTERN
 from tests.live_server import LiveServer, live_server, main_py
 from tests.support import TEST_JWT_SECRET, bearer, login, signup, unique_email
 from user.domain.user import check_name, check_password
+from web.schemas import CONTROL, not_blank_pattern
 
 MAX_EXAMPLES = int(os.environ.get("FUZZ_MAX_EXAMPLES", "20"))
 SEED = os.environ.get("FUZZ_SEED")

@@ -6,11 +6,11 @@ from dependency_injector.wiring import inject
 from fastapi import Depends
 from fastapi.security import OAuth2PasswordBearer
 
-from common.injection import Provided
 from common.request_context import current_request_context
 from user.application.user_service import UserService
 from user.domain.errors import InvalidToken
 from user.domain.user import User
+from web.injection import Provided
 
 bearer_token = OAuth2PasswordBearer(tokenUrl="/users/login", auto_error=False)
 

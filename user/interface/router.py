@@ -6,9 +6,9 @@ from dependency_injector.wiring import inject
 from fastapi import APIRouter, Depends, Response, status
 from fastapi.security import OAuth2PasswordRequestForm
 
-from common.schemas import Pagination, error_responses
 from user.interface.dependencies import CurrentUser, UserServiceDep
 from user.interface.schemas import TokenResponse, UserCreate, UserPageResponse, UserResponse, UserUpdate
+from web.schemas import Pagination, error_responses
 
 router = APIRouter(prefix="/users", tags=["users"])
 

@@ -5,7 +5,6 @@ from typing import Annotated, Literal, Self
 from pydantic import AfterValidator, BaseModel, Field
 
 from common.pagination import Page
-from common.schemas import CONTROL, Email, ResponseModel, UnicodeText, UtcTimestamp, not_blank_pattern, pydantic_rule
 from user.application.ports import AccessToken
 from user.domain.user import (
     NAME_MAX_LENGTH,
@@ -17,6 +16,7 @@ from user.domain.user import (
     check_name,
     check_password,
 )
+from web.schemas import CONTROL, Email, ResponseModel, UnicodeText, UtcTimestamp, not_blank_pattern, pydantic_rule
 
 Name = Annotated[
     UnicodeText,

@@ -9,7 +9,7 @@ from prometheus_client.exposition import choose_encoder
 from pydantic import BaseModel
 
 import mail.infra.metrics  # noqa: F401 - registers the email metrics, so /metrics shows them from the start
-from common.injection import Provided
+from web.injection import Provided
 
 router = APIRouter(tags=["operations"])
 

@@ -68,8 +68,8 @@ def logging_config(level: str) -> dict[str, Any]:
     return {
         "version": 1,
         "disable_existing_loggers": False,
-        "filters": {"request_context": {"()": "common.log.RequestContextFilter"}},
-        "formatters": {"json": {"()": "common.log.JsonFormatter"}},
+        "filters": {"request_context": {"()": "observability.log.RequestContextFilter"}},
+        "formatters": {"json": {"()": "observability.log.JsonFormatter"}},
         "handlers": {
             "stdout": {
                 "class": "logging.StreamHandler",
