@@ -270,13 +270,17 @@ class FakeEmailRenderer(EmailRenderer):
 
 
 class FakeEmailSender(EmailSender):
-    """Keeps what it accepted; while ``down`` is set, every send fails with that message."""
+    """Keeps what it accepted; while ``down`` is set, every send fails with that message (worth
+    retrying); while ``refusing`` is set, every send is refused for good with that reply."""
 
     def __init__(self) -> None:
         self.sent: list[OutgoingEmail] = []
         self.down: str | None = None
+        self.refusing: str | None = None
 
     def send(self, email: OutgoingEmail) -> None:
+        if self.refusing is not None:
+            raise EmailDeliveryFailed(self.refusing, permanent=True)
         if self.down is not None:
             raise EmailDeliveryFailed(self.down)
         self.sent.append(email)

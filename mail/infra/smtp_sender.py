@@ -4,8 +4,9 @@ Every network step is bounded by ``timeout``, and a watchdog closes the
 socket once the whole send has taken ``DEADLINE_FACTOR`` times that, so a
 send always ends well within the outbox claim's lease.
 
-A refusal for good (a 5xx reply, or an address the server cannot take
-without SMTPUTF8) is a *permanent* ``EmailDeliveryFailed``: the outbox marks
+A refusal of the email for good (a 5xx reply to its recipient or content,
+or an address the server cannot take without SMTPUTF8: ``is_permanent``)
+is a *permanent* ``EmailDeliveryFailed``: the outbox marks
 the email ``FAILED``. Anything else (4xx, no connection, a timeout) is retried.
 """
 
@@ -116,12 +117,20 @@ def _abort(smtp: smtplib.SMTP) -> None:
 
 
 def is_permanent(error: BaseException) -> bool:
-    """Would the server refuse this email again? 5xx replies (for every recipient) and missing SMTPUTF8 would."""
+    """Would the server refuse *this email* again, whatever we wait for?
+
+    Yes for a 5xx reply to its recipients (``RCPT``) or its content
+    (``DATA``), and for an address it cannot take without SMTPUTF8. No for
+    4xx replies, lost connections and timeouts, and for the refusals that
+    are about our own configuration rather than the email (a 5xx to the
+    login or to the sender address): once the operator fixes it, the emails
+    waiting in the outbox go out.
+    """
     if isinstance(error, smtplib.SMTPNotSupportedError):
         return True  # e.g. a non-ASCII address and a server without SMTPUTF8
     if isinstance(error, smtplib.SMTPRecipientsRefused):
         return bool(error.recipients) and all(code >= 500 for code, _reply in error.recipients.values())
-    if isinstance(error, smtplib.SMTPResponseException):
+    if isinstance(error, smtplib.SMTPDataError):
         return error.smtp_code >= 500
     return False
 
