@@ -19,11 +19,13 @@ from observability.log import configure_logging
 
 logger = logging.getLogger(__name__)
 
-# The ``celery`` console script does not put the working directory on
-# ``sys.path``; this module's own checkout is where ``containers`` lives.
+# The ``celery`` console script puts the working directory on ``sys.path``
+# only while it imports this module (``celery.utils.imports.cwd_in_path``)
+# and takes it off again before the worker configures itself and imports its
+# tasks. An entry of our own, at the end, stays: the checkout this module is
+# in, where ``containers`` and the apps live.
 PROJECT_ROOT = str(Path(__file__).resolve().parent.parent)
-if PROJECT_ROOT not in sys.path:
-    sys.path.insert(0, PROJECT_ROOT)
+sys.path.append(PROJECT_ROOT)
 
 
 def _worker_container(app: WorkerCelery) -> Any:

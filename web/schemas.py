@@ -5,7 +5,7 @@ from typing import Annotated, Any
 
 from email_validator import EmailNotValidError, validate_email
 from fastapi import Depends, Query
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSchema
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, WithJsonSchema
 
 from common.errors import InvalidInput
 from common.pagination import DEFAULT_ITEMS_PER_PAGE, MAX_ITEMS_PER_PAGE, PageRequest
@@ -18,8 +18,15 @@ UtcTimestamp = Annotated[
 """An aware datetime, written as ISO 8601 in UTC with an explicit ``+00:00``."""
 
 
-def _unicode_text(value: str) -> str:
-    """JSON can spell a lone UTF-16 surrogate (``"\\ud800"``), which is no character: no database stores it."""
+def reject_lone_surrogates(value: object) -> object:
+    """JSON can spell a lone UTF-16 surrogate (``"\\ud800"``), which is no character: no database stores it.
+
+    Runs *before* the string validation (``UNICODE_ONLY``), so a field's
+    lengths stay the string's own: "String should have at least 2
+    characters", not "Value should have at least 2 items after validation".
+    """
+    if not isinstance(value, str):
+        return value  # the string validation says what is wrong with it
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:
@@ -27,7 +34,11 @@ def _unicode_text(value: str) -> str:
     return value
 
 
-UnicodeText = Annotated[str, AfterValidator(_unicode_text)]
+UNICODE_ONLY = BeforeValidator(reject_lone_surrogates)
+"""Put after a field's ``Field(min_length=..., max_length=...)``: ``Annotated[str, Field(...), UNICODE_ONLY]``.
+Lengths written after a validator are checked on its result, and counted in "items"."""
+
+UnicodeText = Annotated[str, UNICODE_ONLY]
 """A string of Unicode characters: every string a request body brings in is one."""
 
 # Character classes for the patterns that state a request field's rule in the OpenAPI schema (as
@@ -56,8 +67,9 @@ def _email(value: str) -> str:
 
 
 Email = Annotated[
-    UnicodeText,
+    str,
     Field(max_length=254, json_schema_extra={"format": "email"}, examples=["dexter@example.com"]),
+    UNICODE_ONLY,
     AfterValidator(_email),
 ]
 """An email address, checked by email-validator without DNS (``.test`` domains are fine)."""

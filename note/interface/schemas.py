@@ -20,6 +20,7 @@ from note.domain.tag import MAX_TAGS_PER_NOTE, TAG_NAME_MAX_LENGTH, Tag, check_t
 from web.schemas import (
     CONTROL,
     SPACE,
+    UNICODE_ONLY,
     ResponseModel,
     UnicodeText,
     UtcTimestamp,
@@ -40,7 +41,7 @@ _TAG_END = f"[^{CONTROL}{SPACE}/]"
 TAG_NAME_PATTERN = f"^[{SPACE}]*{_TAG_END}(?:{_TAG_CHARACTER}{{0,{TAG_NAME_MAX_LENGTH - 2}}}{_TAG_END})?[{SPACE}]*$"
 
 Title = Annotated[
-    UnicodeText,
+    str,
     Field(
         min_length=TITLE_MIN_LENGTH,
         max_length=TITLE_MAX_LENGTH,
@@ -48,10 +49,11 @@ Title = Annotated[
         description="Not blank, and no control characters",
         examples=["SQLAlchemy's select() in 2.0"],
     ),
+    UNICODE_ONLY,
     AfterValidator(pydantic_rule(check_title)),
 ]
 Content = Annotated[
-    UnicodeText,
+    str,
     Field(
         min_length=CONTENT_MIN_LENGTH,
         max_length=CONTENT_MAX_LENGTH,
@@ -59,6 +61,7 @@ Content = Annotated[
         description="Not blank, and no NUL; newlines and tabs are fine",
         examples=["select(User).where(...)"],
     ),
+    UNICODE_ONLY,
     AfterValidator(pydantic_rule(check_content)),
 ]
 MemoDate = Annotated[

@@ -16,10 +16,10 @@ from user.domain.user import (
     check_name,
     check_password,
 )
-from web.schemas import CONTROL, Email, ResponseModel, UnicodeText, UtcTimestamp, not_blank_pattern, pydantic_rule
+from web.schemas import CONTROL, UNICODE_ONLY, Email, ResponseModel, UtcTimestamp, not_blank_pattern, pydantic_rule
 
 Name = Annotated[
-    UnicodeText,
+    str,
     Field(
         min_length=NAME_MIN_LENGTH,
         max_length=NAME_MAX_LENGTH,
@@ -27,10 +27,11 @@ Name = Annotated[
         description="Not blank, and no control characters",
         examples=["Dexter"],
     ),
+    UNICODE_ONLY,
     AfterValidator(pydantic_rule(check_name)),
 ]
 Password = Annotated[
-    UnicodeText,
+    str,
     Field(
         min_length=PASSWORD_MIN_LENGTH,
         max_length=PASSWORD_MAX_LENGTH,
@@ -38,8 +39,11 @@ Password = Annotated[
         description="Any characters but NUL",
         examples=["correct horse battery"],
     ),
+    UNICODE_ONLY,
     AfterValidator(pydantic_rule(check_password)),
 ]
+
+CurrentPassword = Annotated[str, Field(max_length=PASSWORD_MAX_LENGTH), UNICODE_ONLY]
 
 
 class UserCreate(BaseModel):
@@ -53,9 +57,7 @@ class UserCreate(BaseModel):
 class UserUpdate(BaseModel):
     name: Name | None = None
     password: Password | None = None
-    current_password: Annotated[UnicodeText | None, Field(max_length=PASSWORD_MAX_LENGTH)] = Field(
-        default=None, description="Required to change the password"
-    )
+    current_password: CurrentPassword | None = Field(default=None, description="Required to change the password")
 
 
 class UserResponse(ResponseModel):
