@@ -1,4 +1,4 @@
-"""The hooks the email code calls (``common/metrics.py``) move the metrics /metrics shows."""
+"""The hooks the email code calls (``mail/infra/metrics.py``) move the metrics /metrics shows."""
 
 import math
 from collections.abc import Iterator
@@ -7,7 +7,7 @@ import pytest
 from prometheus_client import REGISTRY, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
-from mail.infra.metrics import OUTBOX_PENDING, email_failed, email_sent, track_outbox_pending
+from mail.infra.metrics import OUTBOX_PENDING, email_failed, email_refused, email_sent, track_outbox_pending
 
 
 def value(name: str) -> float:
@@ -36,6 +36,17 @@ def test_email_sent_and_failed_count_one_each() -> None:
 
     assert value("emails_sent_total") == sent + 1
     assert value("emails_failed_total") == failed + 2
+
+
+def test_a_refusal_for_good_is_counted_apart_from_the_retries() -> None:
+    failed, refused = value("emails_failed_total"), value("emails_refused_total")
+
+    email_refused()
+
+    assert value("emails_refused_total") == refused + 1
+    assert value("emails_failed_total") == failed
+    families = {f.name: f for f in text_string_to_metric_families(generate_latest().decode())}
+    assert {"emails_failed", "emails_refused"} <= set(families)
 
 
 def test_outbox_pending_is_counted_at_every_scrape(outbox_gauge: None) -> None:
