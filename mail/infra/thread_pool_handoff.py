@@ -1,9 +1,11 @@
 """``EmailHandoff`` onto a small thread pool of the web process's own.
 
-A signup hands its committed email here; these threads then forward it
-(``OutboxService.forward``: deliver it with no broker, publish it with one). Either way the work happens after the
-response, as with a plain BackgroundTask, but not on the threads that serve
-requests: a slow or unreachable SMTP server (each attempt may take up to its
+A signup hands its committed email here. Once the response is sent (the
+request context's ``after_response``, run by the request-context middleware
+as Starlette runs a BackgroundTask), these threads forward it
+(``OutboxService.forward``: deliver it with no broker, publish it with one):
+after the response, as with a plain BackgroundTask, but not on the threads
+that serve requests: a slow or unreachable SMTP server (each attempt may take up to its
 timeout) or a hanging broker (its connection timeout) never holds them. The
 request's context (its request id) goes along, so the log lines name it.
 """
@@ -14,6 +16,7 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
+from common.request_context import run_after_response
 from mail.application.ports import EmailHandoff, QueuedEmail
 
 logger = logging.getLogger(__name__)
@@ -31,6 +34,11 @@ class ThreadPoolEmailHandoff(EmailHandoff):
         self._lock = threading.Lock()
 
     def hand_off(self, email: QueuedEmail) -> None:
+        """During a request, once its response is sent (as a BackgroundTask would); otherwise at once."""
+        if not run_after_response(lambda: self._submit(email)):
+            self._submit(email)
+
+    def _submit(self, email: QueuedEmail) -> None:
         context = contextvars.copy_context()
         try:
             with self._lock:
