@@ -25,6 +25,8 @@ from mail.infra.template_renderer import TemplateEmailRenderer
 from mail.infra.thread_pool_handoff import ThreadPoolEmailHandoff
 from mail.infra.unit_of_work import SqlAlchemyMailUnitOfWork
 from note.application.note_service import NoteService
+from note.application.remembering_service import RememberingService
+from note.infra.fsrs_review_scheduler import FsrsReviewScheduler
 from note.infra.unit_of_work import SqlAlchemyNoteUnitOfWork
 from user.application.user_service import UserService
 from user.domain.login_throttle import LoginThrottlePolicy
@@ -155,6 +157,8 @@ class Container(containers.DeclarativeContainer):
     mail_uow = providers.Factory(SqlAlchemyMailUnitOfWork, session_factory=session_factory)
     note_uow = providers.Factory(SqlAlchemyNoteUnitOfWork, session_factory=session_factory, ids=ids)
     note_service = providers.Factory(NoteService, uow=note_uow, clock=clock, ids=ids)
+    review_scheduler = providers.Singleton(FsrsReviewScheduler)
+    remembering_service = providers.Factory(RememberingService, uow=note_uow, scheduler=review_scheduler, clock=clock)
     user_service = providers.Factory(
         UserService,
         uow=user_uow,

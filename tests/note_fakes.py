@@ -6,11 +6,13 @@ against these and the SQLAlchemy versions, so they cannot drift apart.
 
 import copy
 from collections.abc import Callable, Collection, Sequence
+from datetime import date, datetime
 
 from common.pagination import Page, PageRequest
 from note.application.ports import NoteUnitOfWork, WriteConflict
 from note.domain.note import Note
-from note.domain.repository import NoteRepository, TagRepository
+from note.domain.repository import NoteRepository, ReviewScheduleRepository, TagRepository
+from note.domain.review import DueNote, ReviewSchedule
 from note.domain.tag import Tag, by_name
 
 # A user's tags, as (user_id, name) pairs: they outlive their notes until removed.
@@ -53,10 +55,67 @@ class FakeNoteRepository(NoteRepository):
     def page_for_tag(self, *, user_id: str, tag_name: str, page: PageRequest) -> Page[Note]:
         return self._page(lambda note: note.user_id == user_id and tag_name in note.tags, page)
 
+    def with_memo_day(self, *, user_id: str, month: int, days: Collection[int], before_year: int) -> Sequence[Note]:
+        found = [
+            note
+            for note in _newest_first(self._notes.values())
+            if note.user_id == user_id
+            and note.memo_date.month == month
+            and note.memo_date.day in days
+            and note.memo_date.year < before_year
+        ]
+        return copy.deepcopy(sorted(found, key=lambda note: note.memo_date, reverse=True))
+
+    def count_by_memo_date(self, *, user_id: str, until: date) -> Sequence[tuple[date, int]]:
+        counts: dict[date, int] = {}
+        for note in self._notes.values():
+            if note.user_id == user_id and note.memo_date <= until:
+                counts[note.memo_date] = counts.get(note.memo_date, 0) + 1
+        return sorted(counts.items())
+
+    def with_memo_dates_between(self, *, user_id: str, first: date, last: date) -> Sequence[Note]:
+        found = [note for note in self._notes.values() if note.user_id == user_id and first <= note.memo_date <= last]
+        return copy.deepcopy(sorted(found, key=lambda note: (note.memo_date, note.created_at, note.id)))
+
+    def count_for_user(self, user_id: str) -> int:
+        return sum(1 for note in self._notes.values() if note.user_id == user_id)
+
     def _page(self, keep: Callable[[Note], bool], page: PageRequest) -> Page[Note]:
         chosen = _newest_first([note for note in self._notes.values() if keep(note)])
         items = copy.deepcopy(chosen[page.offset : page.offset + page.limit])
         return Page(items=items, total_count=len(chosen), page=page.page)
+
+
+class FakeReviewScheduleRepository(ReviewScheduleRepository):
+    """Schedules by note id; a schedule whose note is gone is as gone (the cascade)."""
+
+    def __init__(self, notes: dict[str, Note], schedules: dict[str, ReviewSchedule]) -> None:
+        self._notes = notes
+        self._schedules = schedules
+
+    def add(self, schedule: ReviewSchedule) -> None:
+        self._schedules[schedule.note_id] = copy.deepcopy(schedule)
+
+    def get_for_update(self, note_id: str) -> ReviewSchedule | None:
+        schedule = self._schedules.get(note_id) if note_id in self._notes else None
+        return copy.deepcopy(schedule)
+
+    def save(self, schedule: ReviewSchedule) -> None:
+        self._schedules[schedule.note_id] = copy.deepcopy(schedule)
+
+    def due_for_user(self, *, user_id: str, now: datetime, limit: int) -> Sequence[DueNote]:
+        due = sorted(self._due(user_id, now), key=lambda schedule: (schedule.due_at, schedule.note_id))[:limit]
+        return [DueNote(note=copy.deepcopy(self._notes[s.note_id]), schedule=copy.deepcopy(s)) for s in due]
+
+    def count_due(self, *, user_id: str, now: datetime) -> int:
+        return len(self._due(user_id, now))
+
+    def _due(self, user_id: str, now: datetime) -> list[ReviewSchedule]:
+        return [
+            schedule
+            for note_id, schedule in self._schedules.items()
+            if note_id in self._notes and self._notes[note_id].user_id == user_id and schedule.is_due(now)
+        ]
 
 
 class FakeTagRepository(TagRepository):
@@ -84,6 +143,7 @@ class FakeNoteUnitOfWork(NoteUnitOfWork):
     def __init__(self) -> None:
         self.notes_state: dict[str, Note] = {}
         self.tags_state: TagKeys = set()
+        self.schedules_state: dict[str, ReviewSchedule] = {}
         self.commits = 0
 
     def __enter__(self) -> "FakeNoteUnitOfWork":
@@ -93,6 +153,7 @@ class FakeNoteUnitOfWork(NoteUnitOfWork):
     def commit(self) -> None:
         self.notes_state = copy.deepcopy(self._notes_work)
         self.tags_state = set(self._tags_work)
+        self.schedules_state = copy.deepcopy(self._schedules_work)
         self.commits += 1
 
     def rollback(self) -> None:
@@ -101,8 +162,10 @@ class FakeNoteUnitOfWork(NoteUnitOfWork):
     def _start_work(self) -> None:
         self._notes_work = copy.deepcopy(self.notes_state)
         self._tags_work = set(self.tags_state)
+        self._schedules_work = copy.deepcopy(self.schedules_state)
         self.notes = FakeNoteRepository(self._notes_work, self._tags_work)
         self.tags = FakeTagRepository(self._notes_work, self._tags_work)
+        self.schedules = FakeReviewScheduleRepository(self._notes_work, self._schedules_work)
 
 
 class ConflictingNoteUnitOfWork(FakeNoteUnitOfWork):

@@ -117,7 +117,7 @@ def bootstrap_admin(database_url: str, *, restore: FastAPI) -> tuple[dict, dict[
     return response.json(), headers
 
 
-USER_KEYS = {"id", "name", "email", "role", "created_at", "updated_at"}
+USER_KEYS = {"id", "name", "email", "role", "timezone", "digest", "created_at", "updated_at"}
 ULID_PATTERN = re.compile(r"[0-9A-HJKMNP-TV-Z]{26}")  # Crockford base32
 
 

@@ -11,6 +11,7 @@ from common.pagination import Page, PageRequest
 from note.application.ports import NoteUnitOfWork, WriteConflict
 from note.domain.errors import NoteNotFound, NoteVersionMismatch, NoteWriteConflict
 from note.domain.note import Note, check_content, check_title, parse_memo_date
+from note.domain.review import ReviewSchedule
 from note.domain.tag import Tag, normalize_tag_names
 
 logger = logging.getLogger(__name__)
@@ -36,7 +37,9 @@ class NoteService:
         memo_date: str,
         tags: Sequence[str] = (),
     ) -> Note:
-        """``memo_date`` is ``YYYYMMDD``. Every rule is checked before the transaction opens."""
+        """``memo_date`` is ``YYYYMMDD``. Every rule is checked before the transaction opens.
+
+        The note's review schedule is written in the same transaction: first due a day later."""
         note = Note.create(
             note_id=self._ids.new_id(),
             user_id=actor_id,
@@ -50,6 +53,7 @@ class NoteService:
         def create() -> Note:
             with self._uow as uow:
                 uow.notes.add(note)
+                uow.schedules.add(ReviewSchedule.first(note_id=note.id, created_at=note.created_at))
                 uow.commit()
             return note
 

@@ -2,9 +2,11 @@
 
 from abc import ABC, abstractmethod
 from collections.abc import Collection, Sequence
+from datetime import date, datetime
 
 from common.pagination import Page, PageRequest
 from note.domain.note import Note
+from note.domain.review import DueNote, ReviewSchedule
 from note.domain.tag import Tag
 
 
@@ -44,6 +46,43 @@ class NoteRepository(ABC):
     @abstractmethod
     def page_for_tag(self, *, user_id: str, tag_name: str, page: PageRequest) -> Page[Note]:
         """A page of the user's notes carrying the tag named exactly ``tag_name``, and how many there are."""
+
+    @abstractmethod
+    def with_memo_day(self, *, user_id: str, month: int, days: Collection[int], before_year: int) -> Sequence[Note]:
+        """The user's notes whose ``memo_date`` falls on ``month`` and one of ``days`` in a year
+        before ``before_year``: newest ``memo_date`` first, then newest created first."""
+
+    @abstractmethod
+    def count_by_memo_date(self, *, user_id: str, until: date) -> Sequence[tuple[date, int]]:
+        """Each distinct ``memo_date`` of the user's notes up to ``until`` with its number of notes, oldest first."""
+
+    @abstractmethod
+    def with_memo_dates_between(self, *, user_id: str, first: date, last: date) -> Sequence[Note]:
+        """The user's notes with ``first <= memo_date <= last``, oldest ``memo_date`` first."""
+
+    @abstractmethod
+    def count_for_user(self, user_id: str) -> int: ...
+
+
+class ReviewScheduleRepository(ABC):
+    """One schedule per note; it goes with its note (``ON DELETE CASCADE``)."""
+
+    @abstractmethod
+    def add(self, schedule: ReviewSchedule) -> None: ...
+
+    @abstractmethod
+    def get_for_update(self, note_id: str) -> ReviewSchedule | None:
+        """The schedule, locked until the transaction ends, so two reviews of a note queue."""
+
+    @abstractmethod
+    def save(self, schedule: ReviewSchedule) -> None: ...
+
+    @abstractmethod
+    def due_for_user(self, *, user_id: str, now: datetime, limit: int) -> Sequence[DueNote]:
+        """At most ``limit`` of the user's notes due at ``now``, most overdue first (ties by note id)."""
+
+    @abstractmethod
+    def count_due(self, *, user_id: str, now: datetime) -> int: ...
 
 
 class TagRepository(ABC):

@@ -7,7 +7,7 @@ imports the user app. Deleting a user removes its notes and tags through
 
 from datetime import date, datetime
 
-from sqlalchemy import Column, Date, ForeignKey, Index, Integer, String, Table, Text, UniqueConstraint
+from sqlalchemy import Column, Date, Float, ForeignKey, Index, Integer, String, Table, Text, UniqueConstraint
 from sqlalchemy.dialects import mysql
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -57,3 +57,20 @@ class TagRow(Base):
     user_id: Mapped[str] = mapped_column(ulid(), ForeignKey("users.id", ondelete="CASCADE"))
     # Compared byte for byte: Study, study and stüdy are three tags.
     name: Mapped[str] = mapped_column(exact_string(32))
+
+
+class ReviewScheduleRow(Base):
+    """A note's review schedule: written with the note, and gone with it."""
+
+    __tablename__ = "review_schedules"
+    __table_args__ = (Index("ix_review_schedules_due_at", "due_at"), MYSQL_TABLE_OPTIONS)
+
+    note_id: Mapped[str] = mapped_column(ulid(), ForeignKey("notes.id", ondelete="CASCADE"), primary_key=True)
+    due_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    state: Mapped[str] = mapped_column(String(16))
+    step: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    stability: Mapped[float | None] = mapped_column(Float, nullable=True)
+    difficulty: Mapped[float | None] = mapped_column(Float, nullable=True)
+    reps: Mapped[int] = mapped_column(Integer)
+    lapses: Mapped[int] = mapped_column(Integer)
+    last_reviewed_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)

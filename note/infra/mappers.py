@@ -7,6 +7,7 @@ import orjson
 from sqlalchemy import Row
 
 from note.domain.note import Note
+from note.domain.review import ReviewSchedule, ReviewState
 from note.domain.tag import Tag
 from note.infra.db_models import NoteRow
 
@@ -58,3 +59,34 @@ def tag_names(tag_list: str | None) -> list[str]:
     if not tag_list:
         return []
     return [name for _, name in sorted(orjson.loads(tag_list))]
+
+
+def schedule_from_row(row: Row[Any]) -> ReviewSchedule:
+    """From a Core row carrying the ``review_schedules`` columns (``note_id`` may be absent: ``id`` of the note)."""
+    mapping = row._mapping
+    return ReviewSchedule(
+        note_id=mapping.get("note_id", mapping.get("id")),
+        due_at=row.due_at,
+        state=ReviewState(row.state),
+        step=row.step,
+        stability=row.stability,
+        difficulty=row.difficulty,
+        reps=row.reps,
+        lapses=row.lapses,
+        last_reviewed_at=row.last_reviewed_at,
+    )
+
+
+def schedule_values(schedule: ReviewSchedule) -> dict[str, Any]:
+    """Every column of a schedule's row."""
+    return {
+        "note_id": schedule.note_id,
+        "due_at": schedule.due_at,
+        "state": schedule.state.value,
+        "step": schedule.step,
+        "stability": schedule.stability,
+        "difficulty": schedule.difficulty,
+        "reps": schedule.reps,
+        "lapses": schedule.lapses,
+        "last_reviewed_at": schedule.last_reviewed_at,
+    }

@@ -8,9 +8,23 @@ end needs a second statement, for the count. One note is one statement too.
 
 from collections import defaultdict
 from collections.abc import Collection, Sequence
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import CursorResult, Insert, Row, Select, bindparam, delete, exists, func, insert, select, update
+from sqlalchemy import (
+    CursorResult,
+    Insert,
+    Row,
+    Select,
+    bindparam,
+    delete,
+    exists,
+    extract,
+    func,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.dialects import mysql, sqlite
 from sqlalchemy.orm import Session
 
@@ -18,15 +32,26 @@ from common.ids import IdGenerator
 from common.pagination import Page, PageRequest
 from database.functions import json_array_agg
 from note.domain.note import Note
-from note.domain.repository import NoteRepository, TagRepository
+from note.domain.repository import NoteRepository, ReviewScheduleRepository, TagRepository
+from note.domain.review import DueNote, ReviewSchedule
 from note.domain.tag import Tag, by_name
-from note.infra.db_models import NoteRow, TagRow, note_tags
-from note.infra.mappers import note_from_row, note_row_values, note_tag_links, note_values, tag_from_row, tag_names
+from note.infra.db_models import NoteRow, ReviewScheduleRow, TagRow, note_tags
+from note.infra.mappers import (
+    note_from_row,
+    note_row_values,
+    note_tag_links,
+    note_values,
+    schedule_from_row,
+    schedule_values,
+    tag_from_row,
+    tag_names,
+)
 
 # Core statements on the tables, not ORM entities: reads map rows straight to
 # domain entities, with no identity map to fill and to empty again.
 notes = NoteRow.__table__
 tags = TagRow.__table__
+schedules = ReviewScheduleRow.__table__
 NEWEST_FIRST = (notes.c.created_at.desc(), notes.c.id.desc())
 
 
@@ -74,6 +99,40 @@ PAGE_FOR_TAG = _page_statement(
     _tagged(select(notes).where(MINE)), _tagged(select(func.count()).select_from(notes).where(MINE))
 )
 NOTE_BY_ID = select(notes, TAG_LIST).where(notes.c.id == bindparam("note_id"))
+COUNT_FOR_USER = select(func.count()).select_from(notes).where(MINE)
+MEMO_MONTH, MEMO_DAY, MEMO_YEAR = (extract(part, notes.c.memo_date) for part in ("month", "day", "year"))
+WITH_MEMO_DAY = (
+    select(notes, TAG_LIST)
+    .where(
+        MINE,
+        bindparam("month") == MEMO_MONTH,
+        MEMO_DAY.in_(bindparam("days", expanding=True)),
+        bindparam("before_year") > MEMO_YEAR,
+    )
+    .order_by(notes.c.memo_date.desc(), *NEWEST_FIRST)
+)
+WITH_MEMO_DATES_BETWEEN = (
+    select(notes, TAG_LIST)
+    .where(MINE, notes.c.memo_date.between(bindparam("first"), bindparam("last")))
+    .order_by(notes.c.memo_date, notes.c.created_at, notes.c.id)
+)
+# The distinct days a user wrote notes for, with how many: all the streaks need, in one statement.
+COUNT_BY_MEMO_DATE = (
+    select(notes.c.memo_date, func.count())
+    .where(MINE, notes.c.memo_date <= bindparam("until"))
+    .group_by(notes.c.memo_date)
+    .order_by(notes.c.memo_date)
+)
+# The caller's notes due now, with their schedules, most overdue first.
+_DUE = schedules.c.due_at <= bindparam("now")
+DUE_FOR_USER = (
+    select(notes, TAG_LIST, *(column for column in schedules.c if column.name != "note_id"))
+    .join(schedules, schedules.c.note_id == notes.c.id)
+    .where(MINE, _DUE)
+    .order_by(schedules.c.due_at, notes.c.id)
+    .limit(bindparam("limit"))
+)
+COUNT_DUE = select(func.count()).select_from(notes.join(schedules, schedules.c.note_id == notes.c.id)).where(MINE, _DUE)
 
 
 class SqlAlchemyNoteRepository(NoteRepository):
@@ -127,6 +186,21 @@ class SqlAlchemyNoteRepository(NoteRepository):
             return Page(items=[], total_count=0, page=page.page)
         return self._page(PAGE_FOR_TAG, {"user_id": user_id, "tag_name": tag_name}, page)
 
+    def with_memo_day(self, *, user_id: str, month: int, days: Collection[int], before_year: int) -> Sequence[Note]:
+        parameters = {"user_id": user_id, "month": month, "days": list(days), "before_year": before_year}
+        return [note_from_row(row, tag_names(row.tag_list)) for row in self._session.execute(WITH_MEMO_DAY, parameters)]
+
+    def with_memo_dates_between(self, *, user_id: str, first: date, last: date) -> Sequence[Note]:
+        rows = self._session.execute(WITH_MEMO_DATES_BETWEEN, {"user_id": user_id, "first": first, "last": last})
+        return [note_from_row(row, tag_names(row.tag_list)) for row in rows]
+
+    def count_by_memo_date(self, *, user_id: str, until: date) -> Sequence[tuple[date, int]]:
+        rows = self._session.execute(COUNT_BY_MEMO_DATE, {"user_id": user_id, "until": until})
+        return [(memo_date, count) for memo_date, count in rows]
+
+    def count_for_user(self, user_id: str) -> int:
+        return self._session.scalar(COUNT_FOR_USER, {"user_id": user_id}) or 0
+
     def _page(
         self, statements: tuple[Select[Any], Select[Any]], parameters: dict[str, Any], page: PageRequest
     ) -> Page[Note]:
@@ -178,6 +252,32 @@ class SqlAlchemyNoteRepository(NoteRepository):
             .with_for_update(read=True)
         )
         return dict(found.all())  # (name, id) rows
+
+
+class SqlAlchemyReviewScheduleRepository(ReviewScheduleRepository):
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def add(self, schedule: ReviewSchedule) -> None:
+        self._session.execute(insert(schedules).values(schedule_values(schedule)))
+
+    def get_for_update(self, note_id: str) -> ReviewSchedule | None:
+        row = self._session.execute(select(schedules).where(schedules.c.note_id == note_id).with_for_update()).first()
+        return None if row is None else schedule_from_row(row)
+
+    def save(self, schedule: ReviewSchedule) -> None:
+        values = schedule_values(schedule)
+        del values["note_id"]
+        self._session.execute(update(schedules).where(schedules.c.note_id == schedule.note_id).values(values))
+
+    def due_for_user(self, *, user_id: str, now: datetime, limit: int) -> Sequence[DueNote]:
+        rows = self._session.execute(DUE_FOR_USER, {"user_id": user_id, "now": now, "limit": limit})
+        return [
+            DueNote(note=note_from_row(row, tag_names(row.tag_list)), schedule=schedule_from_row(row)) for row in rows
+        ]
+
+    def count_due(self, *, user_id: str, now: datetime) -> int:
+        return self._session.scalar(COUNT_DUE, {"user_id": user_id, "now": now}) or 0
 
 
 class SqlAlchemyTagRepository(TagRepository):

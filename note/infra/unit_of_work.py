@@ -8,7 +8,11 @@ from database.errors import is_deadlock, is_foreign_key_violation
 from database.unit_of_work import SqlAlchemyUnitOfWork
 from note.application.ports import NoteUnitOfWork, WriteConflict
 from note.domain.errors import NoteOwnerGone
-from note.infra.repository import SqlAlchemyNoteRepository, SqlAlchemyTagRepository
+from note.infra.repository import (
+    SqlAlchemyNoteRepository,
+    SqlAlchemyReviewScheduleRepository,
+    SqlAlchemyTagRepository,
+)
 
 
 class SqlAlchemyNoteUnitOfWork(SqlAlchemyUnitOfWork, NoteUnitOfWork):
@@ -19,6 +23,7 @@ class SqlAlchemyNoteUnitOfWork(SqlAlchemyUnitOfWork, NoteUnitOfWork):
     def _bind(self, session: Session) -> None:
         self.notes = SqlAlchemyNoteRepository(session, self._ids)
         self.tags = SqlAlchemyTagRepository(session)
+        self.schedules = SqlAlchemyReviewScheduleRepository(session)
 
     def __exit__(
         self,

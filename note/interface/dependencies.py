@@ -14,9 +14,11 @@ from typing import Annotated
 from fastapi import Depends, Header
 
 from note.application.note_service import NoteService
+from note.application.remembering_service import RememberingService
 from web.injection import Provided
 
 NoteServiceDep = Annotated[NoteService, Depends(Provided["note_service"])]
+RememberingServiceDep = Annotated[RememberingService, Depends(Provided["remembering_service"])]
 
 _ENTITY_TAG = re.compile(r'^(?:W/)?"([^"]*)"$')
 _VERSION = re.compile(r"^[0-9]{1,18}$")

@@ -3,16 +3,24 @@
 from typing import Annotated, Any
 
 from dependency_injector.wiring import inject
-from fastapi import APIRouter, Path, Response, status
+from fastapi import APIRouter, Path, Query, Response, status
 
-from note.interface.dependencies import IfMatch, NoteServiceDep, etag
-from note.interface.schemas import NoteCreate, NotePageResponse, NoteResponse, NoteUpdate, TagListResponse
+from note.interface.dependencies import IfMatch, NoteServiceDep, RememberingServiceDep, etag
+from note.interface.remembering_schemas import (
+    DueReviewsResponse,
+    OnThisDayResponse,
+    ReviewRequest,
+    ReviewResponse,
+    StatsResponse,
+)
+from note.interface.schemas import MemoDate, NoteCreate, NotePageResponse, NoteResponse, NoteUpdate, TagListResponse
 from user.interface.dependencies import CurrentUser
 from web.schemas import Pagination, error_responses
 
 router = APIRouter()
 
 NOTES = ["notes"]
+REMEMBERING = ["remembering"]
 AUTHENTICATED = error_responses(401, 503)
 # Writes also answer 409 in the rare case that concurrent writes keep aborting them (see NoteWriteConflict).
 ETAG = {
@@ -71,6 +79,25 @@ def list_notes_by_tag(
     service: NoteServiceDep,
 ) -> NotePageResponse:
     return NotePageResponse.from_domain(service.list_notes_by_tag(actor_id=actor.id, tag_name=tag_name, page=page))
+
+
+# Before /notes/{note_id}, which would otherwise take "on-this-day" for a note id.
+@router.get(
+    "/notes/on-this-day",
+    tags=REMEMBERING,
+    responses=AUTHENTICATED,
+    summary="The caller's notes of this month and day in earlier years, newest year first",
+)
+@inject
+def on_this_day(
+    *,
+    day: Annotated[
+        MemoDate | None, Query(alias="date", description="YYYYMMDD; default: today in the caller's timezone")
+    ] = None,
+    actor: CurrentUser,
+    service: RememberingServiceDep,
+) -> OnThisDayResponse:
+    return OnThisDayResponse.from_domain(service.on_this_day(actor_id=actor.id, timezone=actor.timezone, day=day))
 
 
 @router.get(
@@ -137,3 +164,43 @@ def delete_note(*, note_id: str, actor: CurrentUser, if_match: IfMatch, service:
 @inject
 def list_tags(actor: CurrentUser, service: NoteServiceDep) -> TagListResponse:
     return TagListResponse.from_domain(service.list_tags(actor_id=actor.id))
+
+
+@router.post(
+    "/notes/{note_id}/review",
+    tags=REMEMBERING,
+    responses={**AUTHENTICATED, **error_responses(404)},
+    summary="Record a review of a note (again, hard, good, easy) and reschedule it from now",
+)
+@inject
+def review_note(
+    *, note_id: str, body: ReviewRequest, actor: CurrentUser, service: RememberingServiceDep
+) -> ReviewResponse:
+    return ReviewResponse.from_domain(service.review_note(actor_id=actor.id, note_id=note_id, rating=body.rating))
+
+
+@router.get(
+    "/review/due",
+    tags=REMEMBERING,
+    responses=AUTHENTICATED,
+    summary="The caller's notes due for review now, most overdue first",
+)
+@inject
+def due_reviews(
+    *,
+    limit: Annotated[int, Query(ge=1, le=50, description="At most this many notes")] = 10,
+    actor: CurrentUser,
+    service: RememberingServiceDep,
+) -> DueReviewsResponse:
+    return DueReviewsResponse.from_domain(service.due_reviews(actor_id=actor.id, limit=limit))
+
+
+@router.get(
+    "/stats",
+    tags=REMEMBERING,
+    responses=AUTHENTICATED,
+    summary="Totals, writing streaks and the notes per day of the last 365 days",
+)
+@inject
+def stats(actor: CurrentUser, service: RememberingServiceDep) -> StatsResponse:
+    return StatsResponse.from_domain(service.stats(actor_id=actor.id, timezone=actor.timezone))

@@ -20,7 +20,7 @@ from user.domain.errors import (
     WrongCurrentPassword,
 )
 from user.domain.login_throttle import LoginThrottle, LoginThrottlePolicy
-from user.domain.user import EMAIL_MAX_LENGTH, Role, User, check_name, check_password, email_key
+from user.domain.user import EMAIL_MAX_LENGTH, Digest, Role, User, check_name, check_password, check_timezone, email_key
 
 logger = logging.getLogger(__name__)
 
@@ -163,9 +163,13 @@ class UserService:
         name: str | None = None,
         password: str | None = None,
         current_password: str | None = None,
+        timezone: str | None = None,
+        digest: Digest | None = None,
     ) -> User:
         if name is not None:
             check_name(name)
+        if timezone is not None:
+            check_timezone(timezone)
         if password is not None:
             check_password(password)
         with self._uow as uow:
@@ -179,7 +183,9 @@ class UserService:
                 user.set_password_hash(self._hasher.hash(password), now=now)
             if name is not None:
                 user.rename(name, now=now)
-            if name is not None or password is not None:
+            if timezone is not None or digest is not None:
+                user.set_preferences(now=now, timezone=timezone, digest=digest)
+            if any(value is not None for value in (name, password, timezone, digest)):
                 uow.users.save(user)
                 uow.commit()
         return user

@@ -2,6 +2,7 @@
 
 import enum
 import unicodedata
+import zoneinfo
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -12,6 +13,17 @@ NAME_MAX_LENGTH = 32
 PASSWORD_MIN_LENGTH = 8
 PASSWORD_MAX_LENGTH = 64
 EMAIL_MAX_LENGTH = 254
+
+
+DEFAULT_TIMEZONE = "UTC"
+TIMEZONE_MAX_LENGTH = 64
+
+
+class Digest(enum.StrEnum):
+    """Whether the account gets the weekly digest email (SPEC §14)."""
+
+    OFF = "off"
+    WEEKLY = "weekly"
 
 
 class Role(enum.StrEnum):
@@ -31,6 +43,17 @@ def check_name(name: str) -> str:
     # Python's Unicode tables (this year's emoji), and no schema pattern could state it.
     if not name.strip() or any(unicodedata.category(character) == "Cc" for character in name):
         raise InvalidUserInput("name must not be blank or contain control characters")
+    return name
+
+
+def check_timezone(name: str) -> str:
+    """An IANA zone name the zone database (tzdata) knows, e.g. ``Asia/Seoul``."""
+    if not 0 < len(name) <= TIMEZONE_MAX_LENGTH or name != name.strip():
+        raise InvalidUserInput(f"timezone {name!r} is not an IANA time zone name")
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise InvalidUserInput(f"timezone {name!r} is not an IANA time zone name") from None
     return name
 
 
@@ -54,6 +77,8 @@ class User:
     updated_at: datetime
     # Bumped by every password change; tokens carry it, so older tokens stop working.
     token_version: int = 0
+    timezone: str = DEFAULT_TIMEZONE
+    digest: Digest = Digest.OFF
 
     @property
     def is_admin(self) -> bool:
@@ -64,6 +89,12 @@ class User:
 
     def rename(self, name: str, *, now: datetime) -> None:
         self.name = check_name(name)
+        self.updated_at = now
+
+    def set_preferences(self, *, now: datetime, timezone: str | None = None, digest: Digest | None = None) -> None:
+        """Change the time zone and digest choice that are given."""
+        self.timezone = self.timezone if timezone is None else check_timezone(timezone)
+        self.digest = self.digest if digest is None else digest
         self.updated_at = now
 
     def set_password_hash(self, password_hash: str, *, now: datetime) -> None:

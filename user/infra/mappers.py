@@ -5,7 +5,7 @@ from typing import Any
 from sqlalchemy import Row
 
 from user.domain.login_throttle import LoginThrottle
-from user.domain.user import Role, User, email_key
+from user.domain.user import Digest, Role, User, email_key
 from user.infra.db_models import LoginThrottleRow, UserRow
 
 
@@ -18,6 +18,8 @@ def user_from_row(row: UserRow | Row[Any]) -> User:
         password_hash=row.password_hash,
         role=Role(row.role),
         token_version=row.token_version,
+        timezone=row.timezone,
+        digest=Digest(row.digest),
         created_at=row.created_at,
         updated_at=row.updated_at,
     )
@@ -33,6 +35,8 @@ def user_values(user: User) -> dict[str, Any]:
         "password_hash": user.password_hash,
         "role": user.role.value,
         "token_version": user.token_version,
+        "timezone": user.timezone,
+        "digest": user.digest.value,
         "created_at": user.created_at,
         "updated_at": user.updated_at,
     }

@@ -75,6 +75,8 @@ def update_me(body: UserUpdate, actor: CurrentUser, service: UserServiceDep) -> 
         name=body.name,
         password=body.password,
         current_password=body.current_password,
+        timezone=body.timezone,
+        digest=body.digest,
     )
     return UserResponse.from_domain(user)
 

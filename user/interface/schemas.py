@@ -11,10 +11,13 @@ from user.domain.user import (
     NAME_MIN_LENGTH,
     PASSWORD_MAX_LENGTH,
     PASSWORD_MIN_LENGTH,
+    TIMEZONE_MAX_LENGTH,
+    Digest,
     Role,
     User,
     check_name,
     check_password,
+    check_timezone,
 )
 from web.schemas import CONTROL, UNICODE_ONLY, Email, ResponseModel, UtcTimestamp, not_blank_pattern, pydantic_rule
 
@@ -43,6 +46,18 @@ Password = Annotated[
     AfterValidator(pydantic_rule(check_password)),
 ]
 
+TimeZone = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=TIMEZONE_MAX_LENGTH,
+        description="An IANA time zone name; 'today' in on-this-day, stats and the digest is the day there",
+        examples=["Asia/Seoul"],
+    ),
+    UNICODE_ONLY,
+    AfterValidator(pydantic_rule(check_timezone)),
+]
+
 CurrentPassword = Annotated[str, Field(max_length=PASSWORD_MAX_LENGTH), UNICODE_ONLY]
 
 
@@ -58,6 +73,8 @@ class UserUpdate(BaseModel):
     name: Name | None = None
     password: Password | None = None
     current_password: CurrentPassword | None = Field(default=None, description="Required to change the password")
+    timezone: TimeZone | None = None
+    digest: Digest | None = Field(default=None, description="weekly: the digest email every Monday 08:00 local time")
 
 
 class UserResponse(ResponseModel):
@@ -65,6 +82,8 @@ class UserResponse(ResponseModel):
     name: str
     email: str
     role: Role
+    timezone: str = Field(examples=["UTC"])
+    digest: Digest
     created_at: UtcTimestamp
     updated_at: UtcTimestamp
 
@@ -75,6 +94,8 @@ class UserResponse(ResponseModel):
             name=user.name,
             email=user.email,
             role=user.role,
+            timezone=user.timezone,
+            digest=user.digest,
             created_at=user.created_at,
             updated_at=user.updated_at,
         )
