@@ -108,7 +108,7 @@ def test_the_user_models_have_the_documented_fields(spec: dict) -> None:
     assert set(create["required"]) == {"name", "email", "password"}
     assert (create["properties"]["name"]["minLength"], create["properties"]["name"]["maxLength"]) == (2, 32)
     assert (create["properties"]["password"]["minLength"], create["properties"]["password"]["maxLength"]) == (8, 64)
-    assert set(update["properties"]) == {"name", "password", "current_password"}
+    assert set(update["properties"]) == {"name", "password", "current_password", "timezone", "digest"}
     assert "required" not in update
     assert {"username", "password"} <= set(login_form["required"])
     assert set(component(spec, "TokenResponse")["properties"]) == {"access_token", "token_type", "expires_in"}

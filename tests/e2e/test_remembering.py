@@ -74,7 +74,7 @@ def test_a_new_note_is_first_due_one_day_after_creation(client: TestClient, cloc
     [entry] = due["notes"]
     assert {key: entry[key] for key in note} == note
     assert entry["review"] == {
-        "due_at": datetime.fromisoformat(note["created_at"]).__add__(timedelta(days=1)).isoformat(),
+        "due_at": (datetime.fromisoformat(note["created_at"]) + timedelta(days=1)).isoformat(),
         "state": "learning",
         "reps": 0,
         "lapses": 0,
@@ -120,7 +120,8 @@ def test_reviewing_reschedules_from_now(client: TestClient, clock: FakeClock) ->
     assert datetime.fromisoformat(body["last_reviewed_at"]) == clock.now()
     # The second learning step: 10 minutes.
     assert datetime.fromisoformat(body["due_at"]) == clock.now() + timedelta(minutes=10)
-    assert body["stability"] > 0 and 1 <= body["difficulty"] <= 10
+    assert body["stability"] > 0
+    assert 1 <= body["difficulty"] <= 10
     assert client.get("/review/due", headers=headers).json()["due_count"] == 0
 
 

@@ -12,6 +12,7 @@ from user.domain.user import (
     PASSWORD_MAX_LENGTH,
     PASSWORD_MIN_LENGTH,
     TIMEZONE_MAX_LENGTH,
+    TIMEZONES,
     Digest,
     Role,
     User,
@@ -51,6 +52,7 @@ TimeZone = Annotated[
     Field(
         min_length=1,
         max_length=TIMEZONE_MAX_LENGTH,
+        json_schema_extra={"enum": sorted(TIMEZONES)},
         description="An IANA time zone name; 'today' in on-this-day, stats and the digest is the day there",
         examples=["Asia/Seoul"],
     ),
