@@ -57,6 +57,10 @@ class Settings(BaseSettings):
     smtp_timeout_seconds: Positive = 10
     email_sender: str = "noreply@localhost"
     welcome_email_subject: str = "회원가입을 환영합니다."
+    digest_email_subject: str = "이번 주에 배운 것"
+    # How often the digest scheduler looks for accounts whose Monday 08:00 has come
+    # (Celery beat with a broker, a thread of each web process without one).
+    digest_interval_seconds: PositiveSeconds = 60
     # The outbox: first retry after EMAIL_RETRY_BASE_SECONDS, doubling up to
     # EMAIL_RETRY_MAX_SECONDS; the relay looks for due emails this often.
     email_retry_base_seconds: PositiveSeconds = 30

@@ -24,6 +24,7 @@ from mail.infra.smtp_sender import DEADLINE_FACTOR, SmtpEmailSender
 from mail.infra.template_renderer import TemplateEmailRenderer
 from mail.infra.thread_pool_handoff import ThreadPoolEmailHandoff
 from mail.infra.unit_of_work import SqlAlchemyMailUnitOfWork
+from note.application.digest_service import DigestService
 from note.application.note_service import NoteService
 from note.application.remembering_service import RememberingService
 from note.infra.fsrs_review_scheduler import FsrsReviewScheduler
@@ -61,6 +62,11 @@ def _email_lease(smtp_timeout_seconds: int) -> timedelta:
 def _relay_pass(container: "Container") -> Callable[[], int]:
     """One relay pass (forward what is due, prune what is old), with a fresh service and unit of work."""
     return lambda: container.outbox_service().relay_pass()
+
+
+def _digest_pass(container: "Container") -> Callable[[], int]:
+    """One digest pass in this process (no broker): every due account's digest, with fresh services."""
+    return lambda: container.digest_service().run_pass()
 
 
 def _forward(container: "Container") -> Callable[[QueuedEmail], object]:
@@ -112,7 +118,13 @@ class Container(containers.DeclarativeContainer):
         retry_max=providers.Factory(timedelta, seconds=settings.provided.email_retry_max_seconds),
     )
     email_renderer = providers.Singleton(
-        TemplateEmailRenderer, subjects=providers.Dict({EmailKind.WELCOME: settings.provided.welcome_email_subject})
+        TemplateEmailRenderer,
+        subjects=providers.Dict(
+            {
+                EmailKind.WELCOME: settings.provided.welcome_email_subject,
+                EmailKind.DIGEST: settings.provided.digest_email_subject,
+            }
+        ),
     )
     email_sender = providers.Selector(
         providers.Callable(_smtp_mode, settings),
@@ -155,10 +167,13 @@ class Container(containers.DeclarativeContainer):
     # Per use: a fresh unit of work (and so a fresh session) every time.
     user_uow = providers.Factory(SqlAlchemyUserUnitOfWork, session_factory=session_factory, outbox=outbox.provider)
     mail_uow = providers.Factory(SqlAlchemyMailUnitOfWork, session_factory=session_factory)
-    note_uow = providers.Factory(SqlAlchemyNoteUnitOfWork, session_factory=session_factory, ids=ids)
+    note_uow = providers.Factory(
+        SqlAlchemyNoteUnitOfWork, session_factory=session_factory, ids=ids, outbox=outbox.provider
+    )
     note_service = providers.Factory(NoteService, uow=note_uow, clock=clock, ids=ids)
     review_scheduler = providers.Singleton(FsrsReviewScheduler)
     remembering_service = providers.Factory(RememberingService, uow=note_uow, scheduler=review_scheduler, clock=clock)
+    digest_service = providers.Factory(DigestService, uow=note_uow, clock=clock, emails=email_handoff)
     user_service = providers.Factory(
         UserService,
         uow=user_uow,
@@ -190,6 +205,17 @@ class Container(containers.DeclarativeContainer):
     web_email_relay = providers.Selector(
         providers.Callable(_broker_mode, settings),
         in_process=email_relay,
+        celery=providers.Object(None),
+    )
+    # The weekly digest's scheduler: a thread of each web process without a broker; Celery beat with one.
+    web_digest_scheduler = providers.Selector(
+        providers.Callable(_broker_mode, settings),
+        in_process=providers.Factory(
+            PeriodicThread,
+            name="digest-scheduler",
+            interval=settings.provided.digest_interval_seconds,
+            action=providers.Callable(_digest_pass, __self__),
+        ),
         celery=providers.Object(None),
     )
 

@@ -83,14 +83,15 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         log("first admin %s: %s", settings.first_admin_email, outcome.value)
     track_outbox_pending(lambda: container.outbox_service().pending_count())
     # Without a broker this process relays the outbox; with one, the Celery workers do.
-    relay = container.web_email_relay()
-    if relay is not None:
-        relay.start()
+    # Likewise the weekly digest's scheduler: here without a broker, Celery beat with one.
+    periodic = [thread for thread in (container.web_email_relay(), container.web_digest_scheduler()) if thread]
+    for thread in periodic:
+        thread.start()
     try:
         yield
     finally:
-        if relay is not None:
-            await run_in_threadpool(relay.stop)
+        for thread in periodic:
+            await run_in_threadpool(thread.stop)
         await run_in_threadpool(container.email_handoff().close)
         container.engine().dispose()
 

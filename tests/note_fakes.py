@@ -9,11 +9,13 @@ from collections.abc import Callable, Collection, Sequence
 from datetime import date, datetime
 
 from common.pagination import Page, PageRequest
-from note.application.ports import NoteUnitOfWork, WriteConflict
+from mail.domain.outbox_email import DEFAULT_DELIVERY_POLICY, OutboxEmail
+from note.application.ports import DigestRecipient, DigestRecipients, NoteUnitOfWork, WriteConflict
 from note.domain.note import Note
-from note.domain.repository import NoteRepository, ReviewScheduleRepository, TagRepository
+from note.domain.repository import DigestWeekRepository, NoteRepository, ReviewScheduleRepository, TagRepository
 from note.domain.review import DueNote, ReviewSchedule
 from note.domain.tag import Tag, by_name
+from tests.fakes import FakeOutbox, SequentialIds
 
 # A user's tags, as (user_id, name) pairs: they outlive their notes until removed.
 TagKeys = set[tuple[str, str]]
@@ -137,13 +139,49 @@ class FakeTagRepository(TagRepository):
         return sum(1 for note in self._notes.values() if note.user_id == user_id and name in note.tags)
 
 
+class FakeDigestRecipients(DigestRecipients):
+    """``accounts``: user id -> (email, name, timezone) of the accounts with ``digest: weekly``."""
+
+    def __init__(self, accounts: dict[str, tuple[str, str, str]], weeks: dict[str, str]) -> None:
+        self._accounts = accounts
+        self._weeks = weeks
+
+    def weekly(self, *, after_id: str | None, limit: int) -> Sequence[DigestRecipient]:
+        ids = sorted(user_id for user_id in self._accounts if after_id is None or user_id > after_id)
+        return [self._recipient(user_id) for user_id in ids[:limit]]
+
+    def get(self, user_id: str) -> DigestRecipient | None:
+        return self._recipient(user_id) if user_id in self._accounts else None
+
+    def _recipient(self, user_id: str) -> DigestRecipient:
+        email, name, timezone = self._accounts[user_id]
+        return DigestRecipient(
+            user_id=user_id, email=email, name=name, timezone=timezone, last_week=self._weeks.get(user_id)
+        )
+
+
+class FakeDigestWeekRepository(DigestWeekRepository):
+    def __init__(self, weeks: dict[str, str]) -> None:
+        self._weeks = weeks
+
+    def record(self, *, user_id: str, week: str) -> None:
+        self._weeks[user_id] = week
+
+
 class FakeNoteUnitOfWork(NoteUnitOfWork):
-    """Changes reach the shared state only on ``commit``; anything else is rolled back."""
+    """Changes reach the shared state only on ``commit``; anything else is rolled back.
+
+    ``accounts`` are the weekly-digest accounts (the user app's, read-only here);
+    ``outbox_state`` the outbox table the digest queues into."""
 
     def __init__(self) -> None:
         self.notes_state: dict[str, Note] = {}
         self.tags_state: TagKeys = set()
         self.schedules_state: dict[str, ReviewSchedule] = {}
+        self.weeks_state: dict[str, str] = {}
+        self.outbox_state: dict[str, OutboxEmail] = {}
+        self.accounts: dict[str, tuple[str, str, str]] = {}
+        self._outbox_ids = SequentialIds()
         self.commits = 0
 
     def __enter__(self) -> "FakeNoteUnitOfWork":
@@ -154,6 +192,8 @@ class FakeNoteUnitOfWork(NoteUnitOfWork):
         self.notes_state = copy.deepcopy(self._notes_work)
         self.tags_state = set(self._tags_work)
         self.schedules_state = copy.deepcopy(self._schedules_work)
+        self.weeks_state = dict(self._weeks_work)
+        self.outbox_state = copy.deepcopy(self._outbox_work)
         self.commits += 1
 
     def rollback(self) -> None:
@@ -166,6 +206,11 @@ class FakeNoteUnitOfWork(NoteUnitOfWork):
         self.notes = FakeNoteRepository(self._notes_work, self._tags_work)
         self.tags = FakeTagRepository(self._notes_work, self._tags_work)
         self.schedules = FakeReviewScheduleRepository(self._notes_work, self._schedules_work)
+        self._weeks_work = dict(self.weeks_state)
+        self._outbox_work = copy.deepcopy(self.outbox_state)
+        self.digest_recipients = FakeDigestRecipients(self.accounts, self._weeks_work)
+        self.digest_weeks = FakeDigestWeekRepository(self._weeks_work)
+        self.outbox = FakeOutbox(self._outbox_work, ids=self._outbox_ids, policy=DEFAULT_DELIVERY_POLICY)
 
 
 class ConflictingNoteUnitOfWork(FakeNoteUnitOfWork):

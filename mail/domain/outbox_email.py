@@ -25,6 +25,7 @@ class EmailKind(enum.StrEnum):
     """What an email is about: one template pair (``<kind>.txt``, ``<kind>.html``) and one subject each."""
 
     WELCOME = "welcome"
+    DIGEST = "digest"  # the weekly digest (SPEC §14), queued by the note app
 
 
 class EmailStatus(enum.StrEnum):

@@ -53,6 +53,14 @@ def upgrade() -> None:
     )
     op.create_index("ix_review_schedules_due_at", "review_schedules", ["due_at"])
     _schedule_existing_notes()
+    op.create_table(
+        "digest_weeks",
+        sa.Column("user_id", exact(26), nullable=False),
+        sa.Column("week", sa.String(8), nullable=False),
+        sa.ForeignKeyConstraint(["user_id"], ["users.id"], name="fk_digest_weeks_user_id_users", ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("user_id", name="pk_digest_weeks"),
+        **MYSQL,
+    )
 
 
 def _schedule_existing_notes() -> None:
@@ -80,6 +88,7 @@ def _schedule_existing_notes() -> None:
 
 
 def downgrade() -> None:
+    op.drop_table("digest_weeks")
     op.drop_index("ix_review_schedules_due_at", table_name="review_schedules")
     op.drop_table("review_schedules")
     with op.batch_alter_table("users") as batch:

@@ -54,8 +54,3 @@ def streaks(days: Iterable[date], *, today: date) -> Streaks:
 def stats_window(today: date) -> tuple[date, date]:
     """The first and last of the 365 days that end with ``today``."""
     return today - timedelta(days=STATS_DAYS - 1), today
-
-
-def week_before(monday: date) -> tuple[date, date]:
-    """The 7 days before ``monday``: the digest's window (Monday to Sunday of the past week)."""
-    return monday - timedelta(days=7), monday - ONE_DAY

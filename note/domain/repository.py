@@ -93,3 +93,11 @@ class TagRepository(ABC):
     @abstractmethod
     def remove_unused(self, *, user_id: str, names: Collection[str]) -> None:
         """Stage the removal of those of the user's ``names`` that no note carries any more."""
+
+
+class DigestWeekRepository(ABC):
+    """The last week whose digest each account has had (or had nothing to show for)."""
+
+    @abstractmethod
+    def record(self, *, user_id: str, week: str) -> None:
+        """Stage ``week`` as the user's last digest week, whether a row exists or not."""

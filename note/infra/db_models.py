@@ -74,3 +74,13 @@ class ReviewScheduleRow(Base):
     reps: Mapped[int] = mapped_column(Integer)
     lapses: Mapped[int] = mapped_column(Integer)
     last_reviewed_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+
+
+class DigestWeekRow(Base):
+    """The last ISO week ("2026-W49") whose weekly digest an account has had; goes with the account."""
+
+    __tablename__ = "digest_weeks"
+    __table_args__ = MYSQL_TABLE_OPTIONS
+
+    user_id: Mapped[str] = mapped_column(ulid(), ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    week: Mapped[str] = mapped_column(String(8))

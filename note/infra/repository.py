@@ -32,10 +32,10 @@ from common.ids import IdGenerator
 from common.pagination import Page, PageRequest
 from database.functions import json_array_agg
 from note.domain.note import Note
-from note.domain.repository import NoteRepository, ReviewScheduleRepository, TagRepository
+from note.domain.repository import DigestWeekRepository, NoteRepository, ReviewScheduleRepository, TagRepository
 from note.domain.review import DueNote, ReviewSchedule
 from note.domain.tag import Tag, by_name
-from note.infra.db_models import NoteRow, ReviewScheduleRow, TagRow, note_tags
+from note.infra.db_models import DigestWeekRow, NoteRow, ReviewScheduleRow, TagRow, note_tags
 from note.infra.mappers import (
     note_from_row,
     note_row_values,
@@ -278,6 +278,20 @@ class SqlAlchemyReviewScheduleRepository(ReviewScheduleRepository):
 
     def count_due(self, *, user_id: str, now: datetime) -> int:
         return self._session.scalar(COUNT_DUE, {"user_id": user_id, "now": now}) or 0
+
+
+class SqlAlchemyDigestWeekRepository(DigestWeekRepository):
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def record(self, *, user_id: str, week: str) -> None:
+        table = DigestWeekRow.__table__
+        if self._session.get_bind().dialect.name == "sqlite":
+            statement = sqlite.insert(table).on_conflict_do_update(index_elements=["user_id"], set_={"week": week})
+        else:
+            upsert = mysql.insert(table)
+            statement = upsert.on_duplicate_key_update(week=upsert.inserted.week)
+        self._session.execute(statement.values(user_id=user_id, week=week))
 
 
 class SqlAlchemyTagRepository(TagRepository):
