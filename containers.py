@@ -2,6 +2,7 @@
 
 from collections.abc import Callable
 from datetime import timedelta
+from typing import Any
 
 from celery import Celery
 from dependency_injector import containers, providers
@@ -27,6 +28,7 @@ from mail.infra.unit_of_work import SqlAlchemyMailUnitOfWork
 from note.application.digest_service import DigestService
 from note.application.note_service import NoteService
 from note.application.remembering_service import RememberingService
+from note.infra.celery_tasks import PLAN_DIGESTS_TASK
 from note.infra.fsrs_review_scheduler import FsrsReviewScheduler
 from note.infra.unit_of_work import SqlAlchemyNoteUnitOfWork
 from user.application.user_service import UserService
@@ -36,8 +38,8 @@ from user.infra.jose_token_issuer import JoseTokenIssuer
 from user.infra.unit_of_work import SqlAlchemyUserUnitOfWork
 
 # What a Celery worker imports to find its tasks, and wires for their dependencies.
-WORKER_TASK_MODULES = ("mail.infra.celery_tasks",)
-WORKER_WIRED_MODULES = ("mail.infra.task_dependencies",)
+WORKER_TASK_MODULES = ("mail.infra.celery_tasks", "note.infra.celery_tasks")
+WORKER_WIRED_MODULES = ("mail.infra.task_dependencies", "note.infra.task_dependencies")
 MIN_EMAIL_LEASE_SECONDS = 60
 
 
@@ -52,6 +54,22 @@ def _smtp_mode(settings: Settings) -> str:
 
 def _secret(value: SecretStr | None) -> str | None:
     return None if value is None else value.get_secret_value()
+
+
+def _worker_celery_config(
+    *, broker_url: str, result_backend: str | None, digest_interval_seconds: float
+) -> dict[str, Any]:
+    """The mail app's Celery configuration, with beat's schedule: the digest planner every interval."""
+    config = celery_configuration(broker_url=broker_url, result_backend=result_backend, include=WORKER_TASK_MODULES)
+    config["beat_schedule"] = {
+        "weekly-digest": {
+            "task": PLAN_DIGESTS_TASK,
+            "schedule": digest_interval_seconds,
+            # A beat that was down publishes no backlog: one pass catches up on every missed week.
+            "options": {"expires": digest_interval_seconds},
+        }
+    }
+    return config
 
 
 def _email_lease(smtp_timeout_seconds: int) -> timedelta:
@@ -147,10 +165,10 @@ class Container(containers.DeclarativeContainer):
         result_backend=settings.provided.celery_result_backend,
     )
     celery_config = providers.Callable(
-        celery_configuration,
+        _worker_celery_config,
         broker_url=settings.provided.celery_broker_url,
         result_backend=settings.provided.celery_result_backend,
-        include=WORKER_TASK_MODULES,
+        digest_interval_seconds=settings.provided.digest_interval_seconds,
     )
     email_publisher = providers.Selector(
         providers.Callable(_broker_mode, settings),
