@@ -19,6 +19,7 @@ from common.ulid_ids import UlidIdGenerator
 from database.engine import build_engine, build_session_factory
 from note.application.ports import NoteUnitOfWork
 from note.domain.note import Note
+from note.domain.review import ReviewSchedule, ReviewState
 from note.domain.tag import Tag
 from note.infra.unit_of_work import SqlAlchemyNoteUnitOfWork
 from tests.note_fakes import FakeNoteUnitOfWork
@@ -277,3 +278,98 @@ def test_a_tag_name_reused_after_removal_is_a_fresh_tag(store: Store) -> None:
 
     assert load(store, second.id) == second
     assert tags_of(store, user) == [Tag(name="again", note_count=1)]
+
+
+# --- remembering: schedules, memo-day queries ----------------------------------------------------
+
+
+def add_scheduled(store: Store, note: Note, *, due_at: datetime) -> ReviewSchedule:
+    schedule = ReviewSchedule(note_id=note.id, due_at=due_at)
+    with store.uow() as uow:
+        uow.notes.add(note)
+        uow.schedules.add(schedule)
+        uow.commit()
+    return schedule
+
+
+def test_a_schedule_reads_back_and_saves(store: Store) -> None:
+    note = make_note(store.new_user())
+    schedule = add_scheduled(store, note, due_at=T0 + timedelta(days=1))
+
+    with store.uow() as uow:
+        assert uow.schedules.get_for_update(note.id) == schedule
+        schedule.state, schedule.step, schedule.reps, schedule.lapses = ReviewState.REVIEW, None, 3, 1
+        schedule.stability, schedule.difficulty, schedule.last_reviewed_at = 12.5, 4.25, T0
+        uow.schedules.save(schedule)
+        uow.commit()
+
+    with store.uow() as uow:
+        assert uow.schedules.get_for_update(note.id) == schedule
+        assert uow.schedules.get_for_update("01J0000000000000000ABSENT00") is None
+
+
+def test_due_notes_are_the_users_most_overdue_first_counted_beyond_the_limit(store: Store) -> None:
+    user, other = store.new_user(), store.new_user()
+    late = make_note(user, tags=["x"])
+    later = make_note(user)
+    not_yet = make_note(user)
+    add_scheduled(store, later, due_at=T0 - timedelta(hours=1))
+    add_scheduled(store, late, due_at=T0 - timedelta(days=2))
+    add_scheduled(store, not_yet, due_at=T0 + timedelta(seconds=1))
+    add_scheduled(store, make_note(other), due_at=T0 - timedelta(days=9))
+
+    with store.uow() as uow:
+        due = uow.schedules.due_for_user(user_id=user, now=T0, limit=1)
+        assert uow.schedules.count_due(user_id=user, now=T0) == 2
+        assert [entry.note for entry in due] == [late]
+        assert due[0].schedule.due_at == T0 - timedelta(days=2)
+        assert [e.note.id for e in uow.schedules.due_for_user(user_id=user, now=T0, limit=10)] == [late.id, later.id]
+
+
+def test_a_schedule_goes_with_its_note(store: Store) -> None:
+    note = make_note(store.new_user())
+    add_scheduled(store, note, due_at=T0)
+
+    with store.uow() as uow:
+        uow.notes.delete(note)
+        uow.commit()
+
+    with store.uow() as uow:
+        assert uow.schedules.get_for_update(note.id) is None
+        assert uow.schedules.count_due(user_id=note.user_id, now=T0) == 0
+
+
+def test_memo_day_queries_match_month_and_days_of_earlier_years_newest_first(store: Store) -> None:
+    user, other = store.new_user(), store.new_user()
+    leap = make_note(user, memo_date=date(2024, 2, 29))
+    feb28_old = make_note(user, memo_date=date(2023, 2, 28))
+    feb28 = make_note(user, memo_date=date(2024, 2, 28))
+    same_year = make_note(user, memo_date=date(2025, 2, 28))
+    add(store, leap, feb28_old, feb28, same_year, make_note(user, memo_date=date(2024, 3, 1)))
+    add(store, make_note(other, memo_date=date(2024, 2, 28)))
+
+    with store.uow() as uow:
+        found = uow.notes.with_memo_day(user_id=user, month=2, days=[28, 29], before_year=2025)
+        assert [note.id for note in found] == [leap.id, feb28.id, feb28_old.id]
+        only_leap = uow.notes.with_memo_day(user_id=user, month=2, days=[29], before_year=2028)
+        assert [note.id for note in only_leap] == [leap.id]
+
+
+def test_memo_date_counts_and_ranges(store: Store) -> None:
+    user = store.new_user()
+    add(
+        store,
+        make_note(user, memo_date=date(2026, 1, 31)),
+        make_note(user, memo_date=date(2026, 2, 1)),
+        make_note(user, memo_date=date(2026, 2, 1)),
+        make_note(user, memo_date=date(2026, 3, 1)),
+    )
+
+    with store.uow() as uow:
+        assert uow.notes.count_for_user(user) == 4
+        assert list(uow.notes.count_by_memo_date(user_id=user, until=date(2026, 2, 28))) == [
+            (date(2026, 1, 31), 1),
+            (date(2026, 2, 1), 2),
+        ]
+        between = uow.notes.with_memo_dates_between(user_id=user, first=date(2026, 2, 1), last=date(2026, 3, 1))
+        assert [note.memo_date for note in between] == [date(2026, 2, 1), date(2026, 2, 1), date(2026, 3, 1)]
