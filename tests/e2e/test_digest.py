@@ -31,11 +31,15 @@ def sink() -> Iterator[SmtpSink]:
 
 
 @pytest.fixture
-def processes(database_url: str, sink: SmtpSink) -> Iterator[tuple[list[Container], FakeClock]]:
-    """Two containers on the database, as two processes have them, sharing one controllable clock."""
+def processes(database_url: str, app: FastAPI, sink: SmtpSink) -> Iterator[tuple[list[Container], FakeClock]]:
+    """Two containers on the database, as two processes have them, sharing one controllable clock.
+
+    A container wires the routes when it is built: the session's app takes them back at once,
+    so what the test does over HTTP runs on the real clock."""
     clock = FakeClock(MONDAY_0900_UTC)
     settings = make_settings(database_url, smtp_host="127.0.0.1", smtp_port=sink.port, email_sender="digest@til.test")
     containers = [Container(settings=settings) for _ in range(2)]
+    app.state.container.wire()
     for container in containers:
         container.clock.override(providers.Object(clock))
     yield containers, clock
@@ -78,13 +82,12 @@ def _digests(sink: SmtpSink, email: str) -> list:
 
 
 def test_racing_schedulers_and_relays_send_one_digest_per_due_account(
-    client: TestClient, app: FastAPI, sink: SmtpSink, processes: tuple[list[Container], FakeClock]
+    client: TestClient, sink: SmtpSink, processes: tuple[list[Container], FakeClock]
 ) -> None:
     containers, clock = processes
     seoul = _account(client, timezone="Asia/Seoul", digest="weekly", memo_dates=("20261201", "20261206"))
     los_angeles = _account(client, timezone="America/Los_Angeles", digest="weekly", memo_dates=("20261203",))
     off = _account(client, timezone="UTC", digest="off", memo_dates=("20261202",))
-    app.state.container.wire()
 
     def round_of_passes() -> None:
         _race(
@@ -117,13 +120,12 @@ def test_racing_schedulers_and_relays_send_one_digest_per_due_account(
 
 
 def test_nothing_to_show_sends_nothing_and_a_missed_week_goes_out_once_when_back(
-    client: TestClient, app: FastAPI, sink: SmtpSink, processes: tuple[list[Container], FakeClock]
+    client: TestClient, sink: SmtpSink, processes: tuple[list[Container], FakeClock]
 ) -> None:
     containers, clock = processes
     empty = _account(client, timezone="UTC", digest="weekly", memo_dates=())
     # One note, for a day of the week before the missed Monday.
     late = _account(client, timezone="UTC", digest="weekly", memo_dates=("20261208",))
-    app.state.container.wire()
 
     # The service was down all Monday: the week's digest goes out on Thursday, once.
     clock._now = datetime(2026, 12, 17, 12, 0, tzinfo=UTC)  # Thursday of 2026-W51
