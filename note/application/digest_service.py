@@ -38,7 +38,11 @@ class DigestContent:
 
 
 class DigestService:
-    def __init__(self, *, uow: NoteUnitOfWork, clock: Clock, emails: EmailHandoff, batch_size: int = RECIPIENT_BATCH):
+    """``emails``: where a queued digest is handed off after its commit (the mail app's ``EmailHandoff``)."""
+
+    def __init__(
+        self, *, uow: NoteUnitOfWork, clock: Clock, emails: EmailHandoff, batch_size: int = RECIPIENT_BATCH
+    ) -> None:
         self._uow = uow
         self._clock = clock
         self._emails = emails
@@ -75,7 +79,7 @@ class DigestService:
                 queued = uow.outbox.queue(
                     kind=EmailKind.DIGEST,
                     recipient=recipient.email,
-                    payload=digest_payload(recipient, week, content),
+                    payload=digest_payload(recipient=recipient, week=week, content=content),
                     now=now,
                     dedupe_key=digest_dedupe_key(user_id, week),
                 )
@@ -114,7 +118,7 @@ def _due(recipient: DigestRecipient, now: datetime) -> bool:
     return week.is_due(now) and recipient.last_week != week.key
 
 
-def digest_payload(recipient: DigestRecipient, week: DigestWeek, content: DigestContent) -> dict[str, str]:
+def digest_payload(*, recipient: DigestRecipient, week: DigestWeek, content: DigestContent) -> dict[str, str]:
     """The templates' placeholders: plain text lines (the HTML template escapes them and keeps the lines)."""
     first, last = week.previous_days
     return {
