@@ -11,14 +11,27 @@ from common.pagination import Page, PageRequest
 from note.application.ports import NoteUnitOfWork, WriteConflict
 from note.domain.note import Note
 from note.domain.repository import NoteRepository, TagRepository
+from note.domain.search import EVERY_NOTE, NoteSearch, searchable_text
 from note.domain.tag import Tag, by_name
 
 # A user's tags, as (user_id, name) pairs: they outlive their notes until removed.
 TagKeys = set[tuple[str, str]]
 
 
-def _newest_first(notes: Collection[Note]) -> list[Note]:
-    return sorted(notes, key=lambda note: (note.created_at, note.id), reverse=True)
+def _in_order(notes: Collection[Note], search: NoteSearch) -> list[Note]:
+    field = search.sort.field
+    return sorted(notes, key=lambda note: (getattr(note, field), note.id), reverse=search.sort.descending)
+
+
+def _kept_by(search: NoteSearch, note: Note) -> bool:
+    """What SQL computes, computed in Python: the folded text holds every term, the note every tag."""
+    text = searchable_text(title=note.title, content=note.content, tags=note.tags)
+    return (
+        all(term in text for term in search.terms)
+        and all(name in note.tags for name in search.tags)
+        and (search.memo_from is None or note.memo_date >= search.memo_from)
+        and (search.memo_to is None or note.memo_date <= search.memo_to)
+    )
 
 
 class FakeNoteRepository(NoteRepository):
@@ -47,14 +60,17 @@ class FakeNoteRepository(NoteRepository):
     def delete(self, note: Note) -> None:
         self._notes.pop(note.id, None)
 
-    def page_for_user(self, *, user_id: str, page: PageRequest) -> Page[Note]:
-        return self._page(lambda note: note.user_id == user_id, page)
+    def page_for_user(self, *, user_id: str, page: PageRequest, search: NoteSearch = EVERY_NOTE) -> Page[Note]:
+        return self._page(lambda note: note.user_id == user_id and _kept_by(search, note), page, search)
+
+    def refresh_search_text(self, *, user_id: str, note_ids: Collection[str]) -> None:
+        """Nothing to do: this fake folds each note's text afresh whenever it searches."""
 
     def page_for_tag(self, *, user_id: str, tag_name: str, page: PageRequest) -> Page[Note]:
-        return self._page(lambda note: note.user_id == user_id and tag_name in note.tags, page)
+        return self._page(lambda note: note.user_id == user_id and tag_name in note.tags, page, EVERY_NOTE)
 
-    def _page(self, keep: Callable[[Note], bool], page: PageRequest) -> Page[Note]:
-        chosen = _newest_first([note for note in self._notes.values() if keep(note)])
+    def _page(self, keep: Callable[[Note], bool], page: PageRequest, search: NoteSearch) -> Page[Note]:
+        chosen = _in_order([note for note in self._notes.values() if keep(note)], search)
         items = copy.deepcopy(chosen[page.offset : page.offset + page.limit])
         return Page(items=items, total_count=len(chosen), page=page.page)
 

@@ -11,6 +11,7 @@ from common.pagination import Page, PageRequest
 from note.application.ports import NoteUnitOfWork, WriteConflict
 from note.domain.errors import NoteNotFound, NoteVersionMismatch, NoteWriteConflict
 from note.domain.note import Note, check_content, check_title, parse_memo_date
+from note.domain.search import EVERY_NOTE, NoteSearch
 from note.domain.tag import Tag, normalize_tag_names
 
 logger = logging.getLogger(__name__)
@@ -118,10 +119,11 @@ class NoteService:
         self._retrying(delete)
         logger.info("note deleted", extra={"note_id": note_id})
 
-    def list_notes(self, *, actor_id: str, page: PageRequest) -> Page[Note]:
-        """The caller's notes, newest created first."""
+    def list_notes(self, *, actor_id: str, page: PageRequest, search: NoteSearch = EVERY_NOTE) -> Page[Note]:
+        """The caller's notes that ``search`` keeps (all of them by default), newest created first unless
+        it says otherwise; ``total_count`` counts the matches."""
         with self._uow as uow:
-            return uow.notes.page_for_user(user_id=actor_id, page=page)
+            return uow.notes.page_for_user(user_id=actor_id, page=page, search=search)
 
     def list_notes_by_tag(self, *, actor_id: str, tag_name: str, page: PageRequest) -> Page[Note]:
         """The caller's notes carrying ``tag_name`` (trimmed like a stored name); an unknown tag has none."""

@@ -5,6 +5,7 @@ from collections.abc import Collection, Sequence
 
 from common.pagination import Page, PageRequest
 from note.domain.note import Note
+from note.domain.search import EVERY_NOTE, NoteSearch
 from note.domain.tag import Tag
 
 
@@ -38,8 +39,19 @@ class NoteRepository(ABC):
         Its tags stay, even unused: ``TagRepository.remove_unused`` removes them."""
 
     @abstractmethod
-    def page_for_user(self, *, user_id: str, page: PageRequest) -> Page[Note]:
-        """A page of the user's notes, and how many the user has in all."""
+    def page_for_user(self, *, user_id: str, page: PageRequest, search: NoteSearch = EVERY_NOTE) -> Page[Note]:
+        """A page of the user's notes that ``search`` keeps, in its order, and how many it keeps in all.
+
+        Only the user's notes are read: the cost follows their number, never other users'.
+        """
+
+    @abstractmethod
+    def refresh_search_text(self, *, user_id: str, note_ids: Collection[str]) -> None:
+        """Stage a fresh folded search text for those of the user's notes named, from what they hold now.
+
+        ``add`` and ``update`` keep it themselves; a write that changes a note's title, content or tag
+        names some other way (renaming, merging or deleting a tag) calls this in its own transaction.
+        """
 
     @abstractmethod
     def page_for_tag(self, *, user_id: str, tag_name: str, page: PageRequest) -> Page[Note]:

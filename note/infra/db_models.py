@@ -16,6 +16,10 @@ from database.types import UtcDateTime, exact_string, ulid
 
 # 20,000 characters of utf8mb4 can take 80,000 bytes: more than MySQL's TEXT holds.
 CONTENT_TYPE = Text().with_variant(mysql.MEDIUMTEXT(), "mysql", "mariadb")
+# The folded title, content and tag names (note/domain/search.py), compared byte for byte: the text is
+# folded already, so the database must neither fold case again nor ignore accents, whatever its collation.
+# NFKC and case folding can lengthen text, so it gets MEDIUMTEXT's 16 MiB.
+SEARCH_TEXT_TYPE = Text().with_variant(mysql.MEDIUMTEXT(collation="utf8mb4_bin"), "mysql", "mariadb")
 
 note_tags = Table(
     "note_tags",
@@ -33,6 +37,9 @@ class NoteRow(Base):
     __tablename__ = "notes"
     __table_args__ = (
         Index("ix_notes_user_id_created_at_id", "user_id", "created_at", "id"),
+        # The other sorts of a listing, and its memo_date range (SPEC §9).
+        Index("ix_notes_user_id_memo_date_id", "user_id", "memo_date", "id"),
+        Index("ix_notes_user_id_updated_at_id", "user_id", "updated_at", "id"),
         MYSQL_TABLE_OPTIONS,
     )
 
@@ -44,6 +51,8 @@ class NoteRow(Base):
     version: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    # Kept by every write of the title, content or tags, in its transaction; never read back into a Note.
+    search_text: Mapped[str] = mapped_column(SEARCH_TEXT_TYPE)
 
 
 class TagRow(Base):

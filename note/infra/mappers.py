@@ -7,6 +7,7 @@ import orjson
 from sqlalchemy import Row
 
 from note.domain.note import Note
+from note.domain.search import searchable_text
 from note.domain.tag import Tag
 from note.infra.db_models import NoteRow
 
@@ -39,7 +40,13 @@ def note_values(note: Note) -> dict[str, Any]:
         "memo_date": note.memo_date,
         "version": note.version,
         "updated_at": note.updated_at,
+        "search_text": note_search_text(note),
     }
+
+
+def note_search_text(note: Note) -> str:
+    """The folded text the ``search_text`` column holds for ``note``."""
+    return searchable_text(title=note.title, content=note.content, tags=note.tags)
 
 
 def note_tag_links(note: Note, tag_ids: Mapping[str, str]) -> list[dict[str, Any]]:

@@ -4,13 +4,34 @@ A page of notes loads in ONE statement whatever its size: the page's note
 rows, each with its tags aggregated into a JSON array by a correlated
 subquery, and the total count as an uncorrelated one. Only a page past the
 end needs a second statement, for the count. One note is one statement too.
+
+A listing's conditions (SPEC §9) are all on the caller's notes: ``user_id``
+first, then an escaped ``LIKE`` on the folded ``search_text`` per term, an
+``EXISTS`` per tag and the ``memo_date`` bounds, in the order of the sort
+with ties by id in the same direction.
 """
 
+import functools
 from collections import defaultdict
 from collections.abc import Collection, Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import CursorResult, Insert, Row, Select, bindparam, delete, exists, func, insert, select, update
+from sqlalchemy import (
+    ColumnElement,
+    CursorResult,
+    Insert,
+    Row,
+    Select,
+    UnaryExpression,
+    bindparam,
+    delete,
+    exists,
+    func,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.dialects import mysql, sqlite
 from sqlalchemy.orm import Session
 
@@ -19,6 +40,7 @@ from common.pagination import Page, PageRequest
 from database.functions import json_array_agg
 from note.domain.note import Note
 from note.domain.repository import NoteRepository, TagRepository
+from note.domain.search import EVERY_NOTE, NoteSearch, NoteSort, searchable_text
 from note.domain.tag import Tag, by_name
 from note.infra.db_models import NoteRow, TagRow, note_tags
 from note.infra.mappers import note_from_row, note_row_values, note_tag_links, note_values, tag_from_row, tag_names
@@ -27,7 +49,13 @@ from note.infra.mappers import note_from_row, note_row_values, note_tag_links, n
 # domain entities, with no identity map to fill and to empty again.
 notes = NoteRow.__table__
 tags = TagRow.__table__
-NEWEST_FIRST = (notes.c.created_at.desc(), notes.c.id.desc())
+# What a Note is read from: every column but the folded search text, which is only searched.
+NOTE_COLUMNS = [column for column in notes.c if column.name != "search_text"]
+SORT_COLUMNS = {"created_at": notes.c.created_at, "memo_date": notes.c.memo_date, "updated_at": notes.c.updated_at}
+# The escape character of every LIKE pattern: a term's %, _ and \ are literal characters.
+LIKE_ESCAPE = "\\"
+# Notes whose search text one refresh reads and writes at a time.
+REFRESH_BATCH = 200
 
 
 def _tag_list() -> Any:
@@ -55,11 +83,19 @@ def _tagged(statement: Select[Any]) -> Select[Any]:
     )
 
 
-def _page_statement(notes_of_user: Select[Any], count: Select[Any]) -> tuple[Select[Any], Select[Any]]:
+def _order(sort: NoteSort) -> tuple[UnaryExpression[Any], UnaryExpression[Any]]:
+    """``sort``'s column, then id, both in its direction."""
+    column = SORT_COLUMNS[sort.field]
+    return (column.desc(), notes.c.id.desc()) if sort.descending else (column.asc(), notes.c.id.asc())
+
+
+def _page_statement(
+    notes_of_user: Select[Any], count: Select[Any], sort: NoteSort = NoteSort.CREATED_DESC
+) -> tuple[Select[Any], Select[Any]]:
     """A page of ``notes_of_user`` with each note's tags and the total; and the count alone."""
     page = (
         notes_of_user.add_columns(TAG_LIST, count.scalar_subquery().label("total_count"))
-        .order_by(*NEWEST_FIRST)
+        .order_by(*_order(sort))
         .limit(bindparam("limit"))
         .offset(bindparam("offset"))
     )
@@ -69,11 +105,83 @@ def _page_statement(notes_of_user: Select[Any], count: Select[Any]) -> tuple[Sel
 # Built once (parameters: user_id, tag_name, limit, offset): a statement object
 # memoizes its cache key, so each request skips rebuilding and re-keying it.
 MINE = notes.c.user_id == bindparam("user_id")
-PAGE_FOR_USER = _page_statement(select(notes).where(MINE), select(func.count()).select_from(notes).where(MINE))
 PAGE_FOR_TAG = _page_statement(
-    _tagged(select(notes).where(MINE)), _tagged(select(func.count()).select_from(notes).where(MINE))
+    _tagged(select(*NOTE_COLUMNS).where(MINE)), _tagged(select(func.count()).select_from(notes).where(MINE))
 )
-NOTE_BY_ID = select(notes, TAG_LIST).where(notes.c.id == bindparam("note_id"))
+NOTE_BY_ID = select(*NOTE_COLUMNS, TAG_LIST).where(notes.c.id == bindparam("note_id"))
+REFRESH_SEARCH_TEXT = (
+    update(notes).where(notes.c.id == bindparam("note_id")).values(search_text=bindparam("new_search_text"))
+)
+
+
+@dataclass(frozen=True, slots=True)
+class _ListingShape:
+    """What a listing's statement depends on; its values are bound parameters."""
+
+    terms: int
+    tags: int
+    memo_from: bool
+    memo_to: bool
+    sort: NoteSort
+
+    @classmethod
+    def of(cls, search: NoteSearch) -> "_ListingShape":
+        return cls(
+            terms=len(search.terms),
+            tags=len(search.tags),
+            memo_from=search.memo_from is not None,
+            memo_to=search.memo_to is not None,
+            sort=search.sort,
+        )
+
+
+def _carries_tag(number: int) -> ColumnElement[bool]:
+    """The outer note carries the user's tag named ``:tag_<number>``, exactly."""
+    link, tag = note_tags.alias(f"link_{number}"), tags.alias(f"tag_{number}")
+    return (
+        exists()
+        .select_from(link.join(tag, tag.c.id == link.c.tag_id))
+        .where(
+            link.c.note_id == notes.c.id,
+            tag.c.user_id == bindparam("user_id"),
+            tag.c.name == bindparam(f"tag_{number}"),
+        )
+    )
+
+
+def _listing_conditions(shape: _ListingShape) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = [MINE]
+    conditions += [notes.c.search_text.like(bindparam(f"term_{n}"), escape=LIKE_ESCAPE) for n in range(shape.terms)]
+    conditions += [_carries_tag(n) for n in range(shape.tags)]
+    if shape.memo_from:
+        conditions.append(notes.c.memo_date >= bindparam("memo_from"))
+    if shape.memo_to:
+        conditions.append(notes.c.memo_date <= bindparam("memo_to"))
+    return conditions
+
+
+@functools.cache
+def _listing(shape: _ListingShape) -> tuple[Select[Any], Select[Any]]:
+    """The page and count statements of one shape, built the first time it is asked for, then reused
+    (a few thousand shapes at most: up to 10 terms, 10 tags, two bounds, six sorts)."""
+    conditions = _listing_conditions(shape)
+    return _page_statement(
+        select(*NOTE_COLUMNS).where(*conditions),
+        select(func.count()).select_from(notes).where(*conditions),
+        shape.sort,
+    )
+
+
+def _listing_parameters(user_id: str, search: NoteSearch) -> dict[str, Any]:
+    parameters: dict[str, Any] = {"user_id": user_id, "memo_from": search.memo_from, "memo_to": search.memo_to}
+    parameters.update({f"term_{n}": f"%{_escape_like(term)}%" for n, term in enumerate(search.terms)})
+    parameters.update({f"tag_{n}": name for n, name in enumerate(search.tags)})
+    return parameters
+
+
+def _escape_like(term: str) -> str:
+    """``term`` as the inside of a LIKE pattern that matches exactly itself (escape character: backslash)."""
+    return term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 class SqlAlchemyNoteRepository(NoteRepository):
@@ -91,7 +199,7 @@ class SqlAlchemyNoteRepository(NoteRepository):
         return None if row is None else note_from_row(row, tag_names(row.tag_list))
 
     def get_for_update(self, note_id: str) -> Note | None:
-        row = self._session.execute(select(notes).where(notes.c.id == note_id).with_for_update()).first()
+        row = self._session.execute(select(*NOTE_COLUMNS).where(notes.c.id == note_id).with_for_update()).first()
         return None if row is None else self._with_tags([row])[0]
 
     def update(self, note: Note, *, expected_version: int) -> bool:
@@ -119,8 +227,31 @@ class SqlAlchemyNoteRepository(NoteRepository):
         # ON DELETE CASCADE takes the note's tag links with it.
         self._session.execute(delete(notes).where(notes.c.id == note.id))
 
-    def page_for_user(self, *, user_id: str, page: PageRequest) -> Page[Note]:
-        return self._page(PAGE_FOR_USER, {"user_id": user_id}, page)
+    def page_for_user(self, *, user_id: str, page: PageRequest, search: NoteSearch = EVERY_NOTE) -> Page[Note]:
+        if search.impossible:
+            return Page(items=[], total_count=0, page=page.page)
+        return self._page(_listing(_ListingShape.of(search)), _listing_parameters(user_id, search), page)
+
+    def refresh_search_text(self, *, user_id: str, note_ids: Collection[str]) -> None:
+        ordered = sorted(set(note_ids))
+        for start in range(0, len(ordered), REFRESH_BATCH):
+            batch = ordered[start : start + REFRESH_BATCH]
+            rows = self._session.execute(
+                select(notes.c.id, notes.c.title, notes.c.content).where(
+                    notes.c.user_id == user_id, notes.c.id.in_(batch)
+                )
+            ).all()
+            if not rows:
+                continue
+            names = self._tag_names([row.id for row in rows])
+            fresh = [
+                {
+                    "note_id": row.id,
+                    "new_search_text": searchable_text(title=row.title, content=row.content, tags=names[row.id]),
+                }
+                for row in rows
+            ]
+            self._session.execute(REFRESH_SEARCH_TEXT, fresh)
 
     def page_for_tag(self, *, user_id: str, tag_name: str, page: PageRequest) -> Page[Note]:
         if _padded(tag_name):

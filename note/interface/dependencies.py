@@ -1,4 +1,5 @@
-"""Annotated dependencies of the note routes, and the note's ETag in HTTP terms.
+"""Annotated dependencies of the note routes: the service, a listing's search (SPEC §9), and the note's
+ETag in HTTP terms.
 
 A note's ETag is its version as a strong entity tag: ``"3"``. ``If-Match``
 takes ``*`` (any current version: the note must merely exist) or a list of
@@ -9,14 +10,122 @@ tag of ours never matches, so a malformed header answers 412, never a write.
 """
 
 import re
+from datetime import date
 from typing import Annotated
 
-from fastapi import Depends, Header
+from fastapi import Depends, Header, Query
+from fastapi.exceptions import RequestValidationError
+from pydantic import AfterValidator
 
 from common.injection import Provided
+from common.schemas import pydantic_rule
 from note.application.note_service import NoteService
+from note.domain.errors import InvalidNoteInput
+from note.domain.note import parse_memo_date
+from note.domain.search import (
+    MAX_SEARCH_TERMS,
+    MAX_TAG_FILTERS,
+    SEARCH_TEXT_MAX_LENGTH,
+    NoteSearch,
+    NoteSort,
+    check_date_range,
+    check_search_text,
+)
+from note.interface.schemas import REAL_DATE_PATTERN, SEARCH_TEXT_PATTERN
 
 NoteServiceDep = Annotated[NoteService, Depends(Provided["note_service"])]
+
+
+def _date_bound(name: str) -> AfterValidator:
+    """``YYYYMMDD`` naming a real day; the 422 names the parameter."""
+
+    def check(text: str) -> str:
+        try:
+            parse_memo_date(text)
+        except InvalidNoteInput:
+            raise InvalidNoteInput(f"{name} must be a real calendar date written as YYYYMMDD") from None
+        return text
+
+    return AfterValidator(pydantic_rule(check))
+
+
+def _day(text: str | None) -> date | None:
+    return None if text is None else parse_memo_date(text)
+
+
+SearchText = Annotated[
+    str | None,
+    Query(
+        min_length=1,
+        max_length=SEARCH_TEXT_MAX_LENGTH,
+        json_schema_extra={"pattern": SEARCH_TEXT_PATTERN},
+        description=(
+            f"Text search: split on whitespace into at most {MAX_SEARCH_TERMS} terms; a note matches when every "
+            "term is a substring of its title, its content or one of its tag names, compared after NFKC and "
+            "Unicode case folding (Python finds PYTHON, straße finds STRASSE). %, _, \\, * and quotes are "
+            "literal. Empty or only whitespace: 422"
+        ),
+        examples=["제너레이터 python"],
+    ),
+    AfterValidator(pydantic_rule(check_search_text)),
+]
+TagFilters = Annotated[
+    list[str],
+    Query(
+        alias="tag",
+        max_length=MAX_TAG_FILTERS,
+        description=(
+            f"Repeatable, at most {MAX_TAG_FILTERS}: the note carries every one of these tags (exact names, "
+            "trimmed); a name no tag can have matches nothing"
+        ),
+    ),
+]
+DateFrom = Annotated[
+    str | None,
+    Query(
+        alias="from",
+        json_schema_extra={"pattern": REAL_DATE_PATTERN},
+        description="YYYYMMDD: only notes whose memo_date is this day or later; after `to`: 422",
+        examples=["20260101"],
+    ),
+    _date_bound("from"),
+]
+DateTo = Annotated[
+    str | None,
+    Query(
+        alias="to",
+        json_schema_extra={"pattern": REAL_DATE_PATTERN},
+        description="YYYYMMDD: only notes whose memo_date is this day or earlier",
+        examples=["20261231"],
+    ),
+    _date_bound("to"),
+]
+SortOrder = Annotated[
+    NoteSort,
+    Query(description="The order of the list, `-` for descending; ties are broken by id in the same direction"),
+]
+
+
+async def note_search(
+    q: SearchText = None,
+    tags: TagFilters = [],  # noqa: B006 - FastAPI copies a parameter's default for each request
+    memo_from: DateFrom = None,
+    memo_to: DateTo = None,
+    sort: SortOrder = NoteSort.CREATED_DESC,
+) -> NoteSearch:
+    """The listing's search from its query parameters; ``from`` after ``to`` is a 422 like the others."""
+    start, end = _day(memo_from), _day(memo_to)
+    try:
+        check_date_range(start, end)
+    except InvalidNoteInput as error:
+        raise RequestValidationError(
+            [{"type": "value_error", "loc": ("query", "from"), "msg": error.message, "input": memo_from}]
+        ) from None
+    return NoteSearch.parse(q=q, tags=tags, memo_from=start, memo_to=end, sort=sort)
+
+
+NoteSearchQuery = Annotated[NoteSearch, Depends(note_search)]
+"""The filters and sort of ``GET /notes``, checked: a bad one answers FastAPI's 422."""
 
 _ENTITY_TAG = re.compile(r'^(?:W/)?"([^"]*)"$')
 _VERSION = re.compile(r"^[0-9]{1,18}$")

@@ -6,7 +6,7 @@ from dependency_injector.wiring import inject
 from fastapi import APIRouter, Path, Response, status
 
 from common.schemas import Pagination, error_responses
-from note.interface.dependencies import IfMatch, NoteServiceDep, etag
+from note.interface.dependencies import IfMatch, NoteSearchQuery, NoteServiceDep, etag
 from note.interface.schemas import NoteCreate, NotePageResponse, NoteResponse, NoteUpdate, TagListResponse
 from user.interface.dependencies import CurrentUser
 
@@ -50,10 +50,17 @@ def create_note(*, body: NoteCreate, actor: CurrentUser, response: Response, ser
     return NoteResponse.from_domain(note)
 
 
-@router.get("/notes", tags=NOTES, responses=AUTHENTICATED, summary="The caller's notes, newest first")
+@router.get(
+    "/notes",
+    tags=NOTES,
+    responses=AUTHENTICATED,
+    summary="The caller's notes, newest first; searched, filtered and sorted by the query (all conditions at once)",
+)
 @inject
-def list_notes(*, actor: CurrentUser, page: Pagination, service: NoteServiceDep) -> NotePageResponse:
-    return NotePageResponse.from_domain(service.list_notes(actor_id=actor.id, page=page))
+def list_notes(
+    *, actor: CurrentUser, page: Pagination, search: NoteSearchQuery, service: NoteServiceDep
+) -> NotePageResponse:
+    return NotePageResponse.from_domain(service.list_notes(actor_id=actor.id, page=page, search=search))
 
 
 @router.get(

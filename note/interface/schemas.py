@@ -7,6 +7,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from common.pagination import Page
 from common.schemas import (
     CONTROL,
+    CONTROL_SPACE,
     SPACE,
     ResponseModel,
     UnicodeText,
@@ -25,6 +26,7 @@ from note.domain.note import (
     check_title,
     format_memo_date,
 )
+from note.domain.search import MAX_SEARCH_TERMS
 from note.domain.tag import MAX_TAGS_PER_NOTE, TAG_NAME_MAX_LENGTH, Tag, check_tag_name, normalize_tag_names
 
 # YYYYMMDD naming a real day of the years 0001..9999 (what Python's date accepts), leap years included.
@@ -38,6 +40,11 @@ REAL_DATE_PATTERN = f"^(?:{_YEAR}{_MONTH_AND_DAY}|{_LEAP_YEAR}0229)$"
 _TAG_CHARACTER = f"[^{CONTROL}/]"
 _TAG_END = f"[^{CONTROL}{SPACE}/]"
 TAG_NAME_PATTERN = f"^[{SPACE}]*{_TAG_END}(?:{_TAG_CHARACTER}{{0,{TAG_NAME_MAX_LENGTH - 2}}}{_TAG_END})?[{SPACE}]*$"
+# q: something besides whitespace, in at most MAX_SEARCH_TERMS runs (terms) split by whitespace, i.e. by what
+# str.split() splits on.
+_WHITESPACE = f"{SPACE}{CONTROL_SPACE}"
+_GAP, _TERM = f"[{_WHITESPACE}]", f"[^{_WHITESPACE}]"
+SEARCH_TEXT_PATTERN = f"^{_GAP}*{_TERM}+(?:{_GAP}+{_TERM}+){{0,{MAX_SEARCH_TERMS - 1}}}{_GAP}*$"
 
 Title = Annotated[
     UnicodeText,
