@@ -51,7 +51,10 @@ PROFILES = ROOT / "bench" / "profiles"
 WRK_SCRIPT = ROOT / "bench" / "wrk" / "scenario.lua"
 JWT_SECRET = "bench-secret-that-is-long-enough-for-hs256-0123456789"
 
-READS = ["list_notes", "list_notes_deep", "notes_by_tag", "get_note"]
+# search_notes: one term (the tag name "common") that a third of each user's notes match; the two-term form adds
+# "학습", in every note's tags; filter_date_range: a month around the seeded memo_date (every note of the user).
+SEARCHES = ["search_notes", "search_notes_two_terms", "filter_date_range"]
+READS = ["list_notes", "list_notes_deep", "notes_by_tag", "get_note", *SEARCHES]
 WRITES = ["create_note", "update_note"]
 AUTH = ["login", "signup"]
 COMMON_TAG = "common"
