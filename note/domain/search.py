@@ -125,8 +125,9 @@ class NoteSearch:
 
     @property
     def impossible(self) -> bool:
-        """True when no note can match: a tag filter names what no tag can be called (say ``a/b``)."""
-        return not all(_can_be_a_tag(name) for name in self.tags)
+        """True when no note can match: a tag filter names what no tag can be called (say ``a/b``), or a
+        term holds a NUL, which no title, content or tag name does (and SQLite's LIKE would stop at)."""
+        return any("\x00" in term for term in self.terms) or not all(_can_be_a_tag(name) for name in self.tags)
 
 
 def _can_be_a_tag(name: str) -> bool:

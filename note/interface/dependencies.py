@@ -15,7 +15,7 @@ from typing import Annotated
 
 from fastapi import Depends, Header, Query
 from fastapi.exceptions import RequestValidationError
-from pydantic import AfterValidator
+from pydantic import AfterValidator, Field
 
 from common.injection import Provided
 from common.schemas import pydantic_rule
@@ -53,21 +53,25 @@ def _day(text: str | None) -> date | None:
     return None if text is None else parse_memo_date(text)
 
 
+# The constraints sit on the string itself, not on the optional around it, so OpenAPI puts the pattern where
+# a client (and Schemathesis) reads it: on the string.
+_SearchText = Annotated[
+    str,
+    Field(min_length=1, max_length=SEARCH_TEXT_MAX_LENGTH, json_schema_extra={"pattern": SEARCH_TEXT_PATTERN}),
+    AfterValidator(pydantic_rule(check_search_text)),
+]
 SearchText = Annotated[
-    str | None,
+    _SearchText | None,
     Query(
-        min_length=1,
-        max_length=SEARCH_TEXT_MAX_LENGTH,
-        json_schema_extra={"pattern": SEARCH_TEXT_PATTERN},
         description=(
-            f"Text search: split on whitespace into at most {MAX_SEARCH_TERMS} terms; a note matches when every "
-            "term is a substring of its title, its content or one of its tag names, compared after NFKC and "
-            "Unicode case folding (Python finds PYTHON, straße finds STRASSE). %, _, \\, * and quotes are "
-            "literal. Empty or only whitespace: 422"
+            f"Text search, 1..{SEARCH_TEXT_MAX_LENGTH} characters: split on whitespace into at most "
+            f"{MAX_SEARCH_TERMS} terms; a note matches when every term is a substring of its title, its content "
+            "or one of its tag names, compared after NFKC and Unicode case folding (Python finds PYTHON, straße "
+            "finds STRASSE, 제너레이터 finds 제너레이터를). %, _, \\, * and quotes are literal. Empty or only "
+            "whitespace: 422"
         ),
         examples=["제너레이터 python"],
     ),
-    AfterValidator(pydantic_rule(check_search_text)),
 ]
 TagFilters = Annotated[
     list[str],
@@ -80,25 +84,22 @@ TagFilters = Annotated[
         ),
     ),
 ]
+
+
+_REAL_DATE = Field(json_schema_extra={"pattern": REAL_DATE_PATTERN})
+_DateFrom = Annotated[str, _REAL_DATE, _date_bound("from")]
+_DateTo = Annotated[str, _REAL_DATE, _date_bound("to")]
 DateFrom = Annotated[
-    str | None,
+    _DateFrom | None,
     Query(
         alias="from",
-        json_schema_extra={"pattern": REAL_DATE_PATTERN},
         description="YYYYMMDD: only notes whose memo_date is this day or later; after `to`: 422",
         examples=["20260101"],
     ),
-    _date_bound("from"),
 ]
 DateTo = Annotated[
-    str | None,
-    Query(
-        alias="to",
-        json_schema_extra={"pattern": REAL_DATE_PATTERN},
-        description="YYYYMMDD: only notes whose memo_date is this day or earlier",
-        examples=["20261231"],
-    ),
-    _date_bound("to"),
+    _DateTo | None,
+    Query(alias="to", description="YYYYMMDD: only notes whose memo_date is this day or earlier", examples=["20261231"]),
 ]
 SortOrder = Annotated[
     NoteSort,
