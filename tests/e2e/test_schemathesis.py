@@ -23,6 +23,9 @@ run leaves it out, and a second run fuzzes it alone as a sacrificial account,
 ``carol``, after which the test checks that her account, notes, tags and token
 are gone and her email is free again.
 
+``GET /notes`` refuses ``from`` after ``to``, which no schema can say: the hooks of
+tests/e2e/schemathesis_hooks.py put such a generated pair in order before it is sent.
+
 ``FUZZ_MAX_EXAMPLES`` (default 20 per operation and phase) sets the depth,
 ``FUZZ_SEED`` replays a run (Schemathesis prints the seed it used), and
 ``FUZZ_ST_ARGS`` adds options to ``st run``. ``script/fuzz`` runs the deep form.
@@ -51,9 +54,10 @@ from sqlalchemy import Engine, func, select
 from common.errors import InvalidInput
 from common.schemas import CONTROL, not_blank_pattern
 from note.domain.note import check_content, check_memo_date, check_title
+from note.domain.search import check_search_text
 from note.domain.tag import check_tag_name
 from note.infra.db_models import NoteRow, TagRow
-from note.interface.schemas import REAL_DATE_PATTERN, TAG_NAME_PATTERN
+from note.interface.schemas import REAL_DATE_PATTERN, SEARCH_TEXT_PATTERN, TAG_NAME_PATTERN
 from tests.live_server import LiveServer, live_server, main_py
 from tests.support import TEST_JWT_SECRET, bearer, login, signup, unique_email
 from user.domain.user import check_name, check_password
@@ -63,6 +67,8 @@ SEED = os.environ.get("FUZZ_SEED")
 EXTRA_ARGS = shlex.split(os.environ.get("FUZZ_ST_ARGS", ""))
 TIMEOUT_SECONDS = float(os.environ.get("FUZZ_TIMEOUT_SECONDS", 600 + 12 * MAX_EXAMPLES))
 MAX_RESPONSE_SECONDS = 5
+ROOT = Path(__file__).resolve().parents[2]
+HOOKS = {"SCHEMATHESIS_HOOKS": "tests.e2e.schemathesis_hooks", "PYTHONPATH": str(ROOT)}
 
 DELETE_ME = "DELETE /users"
 PHASES = {"examples", "coverage", "fuzzing", "stateful"}
@@ -199,7 +205,8 @@ def run_schemathesis(server: LiveServer, *, directory: Path, config: Path, opera
         *(["--seed", SEED] if SEED else []),
         *EXTRA_ARGS,
     ]
-    completed = subprocess.run(command, cwd=directory, timeout=TIMEOUT_SECONDS, check=False)
+    env = {**os.environ, **HOOKS}
+    completed = subprocess.run(command, cwd=directory, env=env, timeout=TIMEOUT_SECONDS, check=False)
     return read_events(completed.returncode, events)
 
 
@@ -346,6 +353,18 @@ def test_each_text_pattern_accepts_exactly_what_its_rule_accepts(text: str) -> N
     if text:
         assert _accepts(check_content, text) == _matches(not_blank_pattern(forbidden=r"\x00"))(text)
     assert _accepts(check_tag_name, text) == _matches(TAG_NAME_PATTERN)(text)
+    if 1 <= len(text) <= 200:
+        assert _accepts(check_search_text, text) == _matches(SEARCH_TEXT_PATTERN)(text)
+
+
+SEARCH_PIECES = st.sampled_from(["a", "가", "😀", "%", " ", "\t", "\u3000", "\x1f", "\x85", "\xa0", "\u200b"])
+
+
+@settings(max_examples=1000, deadline=None, database=None)
+@given(st.lists(SEARCH_PIECES, min_size=1, max_size=40).map("".join))
+def test_the_search_pattern_counts_terms_as_the_rule_does(text: str) -> None:
+    """Runs of whitespace around up to eleven terms: the 10-term bound is where the pattern and rule could part."""
+    assert _accepts(check_search_text, text) == _matches(SEARCH_TEXT_PATTERN)(text)
 
 
 LEAP_AND_EDGE_YEARS = [0, 1, 4, 100, 400, 1900, 2000, 2023, 2024, 2100, 9999]
