@@ -16,6 +16,7 @@ from common.pagination import PageRequest
 from common.ulid_ids import UlidIdGenerator
 from note.application.note_service import NoteService
 from note.domain.note import Note
+from note.domain.search import NoteSearch, NoteSort
 from note.infra.unit_of_work import SqlAlchemyNoteUnitOfWork
 from tests.note_support import insert_user
 
@@ -149,3 +150,28 @@ def test_tags_with_counts_take_one_statement_however_many_there_are(
     assert len(tags) == 201
     assert (tags[0].name, tags[0].note_count) == ("common", 100)
     assert len(statement_log.selects()) == 1, statement_log.selects()
+
+
+def test_a_search_with_every_filter_takes_one_statement_and_reads_no_folded_text(
+    service: NoteService, statement_log: StatementLog, user_with_100_notes: str
+) -> None:
+    search = NoteSearch.parse(
+        q="NOTE 1",
+        tags=["common", "own-10"],
+        memo_from=date(2026, 1, 1),
+        memo_to=date(2026, 1, 1),
+        sort=NoteSort.MEMO_DATE_ASC,
+    )
+
+    page, _ = statement_log.run(
+        partial(service.list_notes, actor_id=user_with_100_notes, page=PageRequest(), search=search)
+    )
+
+    assert [note.title for note in page.items] == ["note 10"]
+    assert page.total_count == 1
+    [statement] = statement_log.selects()
+    # The folded text is searched in, never loaded: the note columns (before the tags and count subqueries)
+    # leave it out, and only the conditions name it.
+    note_columns = statement.upper().split("(SELECT", 1)[0]
+    assert "NOTES.TITLE" in note_columns
+    assert "SEARCH_TEXT" not in note_columns
