@@ -16,6 +16,7 @@ from database.engine import build_engine, build_session_factory
 from database.health import SqlAlchemyDatabaseProbe
 from note.application.note_service import NoteService
 from note.infra.unit_of_work import SqlAlchemyNoteUnitOfWork
+from user.application.access_service import AccessService
 from user.application.email_outbox_service import EmailOutboxService
 from user.application.ports import QueuedEmail
 from user.application.user_service import UserService
@@ -57,6 +58,12 @@ def _email_lease(smtp_timeout_seconds: int) -> timedelta:
 def _relay_pass(container: "Container") -> Callable[[], int]:
     """One relay pass, with a fresh service and unit of work."""
     return lambda: container.email_outbox_service().relay()
+
+
+def _revoked_token_prune_pass(container: "Container") -> Callable[[], int]:
+    """One pruning pass of the revoked login tokens, with a fresh service and unit of work:
+    an action for the periodic machinery (``revoked_token_prune``)."""
+    return lambda: container.access_service().prune_revoked_tokens()
 
 
 def _dispatch(container: "Container") -> Callable[[QueuedEmail], object]:
@@ -160,6 +167,9 @@ class Container(containers.DeclarativeContainer):
         throttle_policy=login_throttle_policy,
         email_policy=email_policy,
     )
+    access_service = providers.Factory(AccessService, uow=user_uow, tokens=token_issuer, clock=clock, ids=ids)
+    # What the periodic pass calls to forget revocations of tokens that have expired anyway.
+    revoked_token_prune = providers.Callable(_revoked_token_prune_pass, __self__)
     email_outbox_service = providers.Factory(
         EmailOutboxService,
         uow=user_uow,

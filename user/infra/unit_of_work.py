@@ -5,6 +5,8 @@ from user.application.ports import UserUnitOfWork
 from user.infra.repository import (
     SqlAlchemyLoginThrottleRepository,
     SqlAlchemyOutboxEmailRepository,
+    SqlAlchemyPersonalTokenRepository,
+    SqlAlchemyRevokedTokenRepository,
     SqlAlchemyUserRepository,
 )
 
@@ -14,3 +16,5 @@ class SqlAlchemyUserUnitOfWork(SqlAlchemyUnitOfWork, UserUnitOfWork):
         self.users = SqlAlchemyUserRepository(session)
         self.login_throttles = SqlAlchemyLoginThrottleRepository(session)
         self.outbox = SqlAlchemyOutboxEmailRepository(session)
+        self.revoked_tokens = SqlAlchemyRevokedTokenRepository(session)
+        self.personal_tokens = SqlAlchemyPersonalTokenRepository(session)
