@@ -6,8 +6,8 @@ cannot drift apart.
 """
 
 import copy
-from dataclasses import dataclass
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from common.clock import Clock

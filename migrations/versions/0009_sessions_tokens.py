@@ -33,9 +33,7 @@ def upgrade() -> None:
         sa.Column("jti", exact(64), nullable=False),
         sa.Column("user_id", exact(26), nullable=False),
         sa.Column("expires_at", timestamp(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["user_id"], ["users.id"], name="fk_revoked_tokens_user_id_users", ondelete="CASCADE"
-        ),
+        sa.ForeignKeyConstraint(["user_id"], ["users.id"], name="fk_revoked_tokens_user_id_users", ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("jti", name="pk_revoked_tokens"),
         **MYSQL,
     )
@@ -50,9 +48,7 @@ def upgrade() -> None:
         sa.Column("created_at", timestamp(), nullable=False),
         sa.Column("expires_at", timestamp(), nullable=True),
         sa.Column("last_used_at", timestamp(), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["user_id"], ["users.id"], name="fk_personal_tokens_user_id_users", ondelete="CASCADE"
-        ),
+        sa.ForeignKeyConstraint(["user_id"], ["users.id"], name="fk_personal_tokens_user_id_users", ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("id", name="pk_personal_tokens"),
         sa.UniqueConstraint("token_hash", name="uq_personal_tokens_token_hash"),
         **MYSQL,

@@ -3,18 +3,15 @@ caller lookups that fold them into one read), on the fakes, SQLite and MariaDB."
 
 from datetime import UTC, datetime, timedelta
 
-from tests.integration.test_user_repository_contract import (  # noqa: F401 - fixtures
-    NewUnitOfWork,
-    add,
-    engines,
-    make_user,
-    new_id,
-    new_uow,
-)
+from tests.integration import test_user_repository_contract as user_contract
+from tests.integration.test_user_repository_contract import NewUnitOfWork, add, make_user, new_id
 from user.domain.personal_token import PersonalToken, personal_token_hash
 from user.domain.user import User
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
+# The same fixtures as the user contract: the fakes, SQLite and MariaDB.
+engines = user_contract.engines
+new_uow = user_contract.new_uow
 
 
 def revoke(new_uow: NewUnitOfWork, user: User, *, token_id: str, expires_at: datetime) -> None:
@@ -50,7 +47,8 @@ def test_a_user_is_found_unless_that_login_token_is_revoked(new_uow: NewUnitOfWo
     with new_uow() as uow:
         assert uow.users.get_unless_revoked(user.id, token_id=revoked) is None
         found = uow.users.get_unless_revoked(user.id, token_id=live)
-        assert found is not None and found.id == user.id
+        assert found is not None
+        assert found.id == user.id
         assert uow.users.get_unless_revoked(new_id(), token_id=live) is None
 
 
@@ -93,7 +91,8 @@ def test_bump_token_version_adds_one_and_says_whether_the_user_exists(new_uow: N
 
     with new_uow() as uow:
         stored = uow.users.get(user.id)
-    assert stored is not None and stored.token_version == 5
+    assert stored is not None
+    assert stored.token_version == 5
 
 
 def test_a_personal_token_reads_back_with_its_owner_by_hash(new_uow: NewUnitOfWork) -> None:
