@@ -353,7 +353,12 @@ def test_a_personal_access_token_is_fuzzed_on_every_operation_and_refused_only_o
     auth = wfc_auth_file(tmp_path / "auth.json", [("erin-pat", erin.personal_token)])
 
     run = run_schemathesis(
-        server, directory=tmp_path, config=config_file(tmp_path, auth=auth, user="erin-pat"), operations=[]
+        server,
+        directory=tmp_path,
+        config=config_file(tmp_path, auth=auth, user="erin-pat"),
+        # What this run is about is who is let in: how fast Hypothesis builds a note body on a busy machine
+        # is the first run's concern, so its "too slow" health check does not fail this one.
+        operations=["--suppress-health-check=too_slow"],
     )
 
     assert run.returncode == 0, "Schemathesis found failures: its report is in the captured output above"
