@@ -5,7 +5,9 @@ import hashlib
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from jose import jwt
 from sqlalchemy import Engine, String, cast, func, select, update
 
 from note.infra.db_models import NoteRow
@@ -364,3 +366,30 @@ def test_no_raw_token_is_stored_in_the_database(client: TestClient, engine: Engi
                         .where(cast(column, String).contains(secret, autoescape=True))
                     )
                     assert found == 0, (table.__tablename__, column.name)
+
+
+def test_the_prune_pass_forgets_revocations_of_expired_tokens_only(
+    client: TestClient, engine: Engine, app: FastAPI
+) -> None:
+    _, expired = new_user(client)
+    _, live = new_user(client)
+    assert client.post("/users/logout", headers=expired).status_code == 204
+    assert client.post("/users/logout", headers=live).status_code == 204
+    jti = {
+        name: jwt.get_unverified_claims(h["Authorization"].removeprefix("Bearer "))["jti"]
+        for name, h in [("expired", expired), ("live", live)]
+    }
+    with engine.begin() as connection:
+        connection.execute(
+            update(RevokedTokenRow.__table__)
+            .where(RevokedTokenRow.jti == jti["expired"])
+            .values(expires_at=datetime.now(UTC) - timedelta(seconds=1))
+        )
+
+    pruned = app.state.container.revoked_token_prune()()
+
+    assert pruned >= 1
+    with engine.connect() as connection:
+        left = set(connection.scalars(select(RevokedTokenRow.jti).where(RevokedTokenRow.jti.in_(jti.values()))))
+    assert left == {jti["live"]}
+    assert_unauthenticated(client.get("/users/me", headers=live))
