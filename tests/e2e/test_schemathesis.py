@@ -356,9 +356,11 @@ def test_a_personal_access_token_is_fuzzed_on_every_operation_and_refused_only_o
         server,
         directory=tmp_path,
         config=config_file(tmp_path, auth=auth, user="erin-pat"),
-        # What this run is about is who is let in: how fast Hypothesis builds a note body on a busy machine
-        # is the first run's concern, so its "too slow" health check does not fail this one.
-        operations=["--suppress-health-check=too_slow"],
+        # What this run is about is who is let in. Whether data is generated fast enough, and whether every
+        # schema-valid body is accepted, are the first run's concerns: Hypothesis's "too slow" health check and
+        # positive_data_acceptance do not fail this one. (The latter once met a PUT /notes with 33 distinct
+        # tags: valid by the schema, which cannot say "at most 32 distinct names", refused by the rule.)
+        operations=["--suppress-health-check=too_slow", "--exclude-checks", "positive_data_acceptance"],
     )
 
     assert run.returncode == 0, "Schemathesis found failures: its report is in the captured output above"
