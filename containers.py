@@ -26,6 +26,7 @@ from mail.infra.thread_pool_handoff import ThreadPoolEmailHandoff
 from mail.infra.unit_of_work import SqlAlchemyMailUnitOfWork
 from note.application.note_service import NoteService
 from note.infra.unit_of_work import SqlAlchemyNoteUnitOfWork
+from user.application.access_service import AccessService
 from user.application.user_service import UserService
 from user.domain.login_throttle import LoginThrottlePolicy
 from user.infra.argon2_password_hasher import Argon2PasswordHasher
@@ -57,8 +58,15 @@ def _email_lease(smtp_timeout_seconds: int) -> timedelta:
 
 
 def _relay_pass(container: "Container") -> Callable[[], int]:
-    """One relay pass (forward what is due, prune what is old), with a fresh service and unit of work."""
-    return lambda: container.outbox_service().relay_pass()
+    """One periodic pass, each step with a fresh service and unit of work: relay the outbox
+    (forward what is due, prune what is old), then forget revocations of expired login tokens."""
+
+    def run() -> int:
+        done = container.outbox_service().relay_pass()
+        container.access_service().prune_revoked_tokens()
+        return done
+
+    return run
 
 
 def _forward(container: "Container") -> Callable[[QueuedEmail], object]:
@@ -165,6 +173,7 @@ class Container(containers.DeclarativeContainer):
         throttle_policy=login_throttle_policy,
         emails=email_handoff,
     )
+    access_service = providers.Factory(AccessService, uow=user_uow, tokens=token_issuer, clock=clock, ids=ids)
     outbox_service = providers.Factory(
         OutboxService,
         uow=mail_uow,
