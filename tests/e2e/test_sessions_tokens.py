@@ -386,7 +386,7 @@ def test_the_prune_pass_forgets_revocations_of_expired_tokens_only(
             .values(expires_at=datetime.now(UTC) - timedelta(seconds=1))
         )
 
-    pruned = app.state.container.revoked_token_prune()()
+    pruned = app.state.container.access_service().prune_revoked_tokens()
 
     assert pruned >= 1
     with engine.connect() as connection:

@@ -7,7 +7,14 @@ from datetime import timedelta
 import pytest
 from fastapi.routing import APIRoute
 
-from tests.fakes import FakeClock, FakePasswordHasher, FakeTokenIssuer, FakeUserUnitOfWork, SequentialIds
+from tests.fakes import (
+    FakeClock,
+    FakeEmailHandoff,
+    FakePasswordHasher,
+    FakeTokenIssuer,
+    FakeUserUnitOfWork,
+    SequentialIds,
+)
 from user.application.access_service import AccessService, Caller
 from user.application.user_service import UserService
 from user.domain.errors import (
@@ -52,6 +59,7 @@ def world() -> World:
         clock=clock,
         ids=ids,
         throttle_policy=LoginThrottlePolicy(max_failures=5, lockout=timedelta(minutes=15)),
+        emails=FakeEmailHandoff(),
     )
     for email in ("dexter@example.com", "rita@example.com"):
         users.register(name="Dexter", email=email, password=PASSWORD)
