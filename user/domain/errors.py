@@ -33,3 +33,9 @@ class WrongCurrentPassword(Forbidden):
 
 class LoginThrottled(Throttled):
     message = "Too many failed logins; try again later"
+
+
+class UserWriteConflict(Conflict):
+    """Concurrent writes kept aborting this one (the database broke deadlocks); trying again later works."""
+
+    message = "The account could not be changed because of concurrent changes; try again"
