@@ -21,7 +21,7 @@ from user.domain.errors import (
 )
 from user.domain.login_throttle import LoginThrottlePolicy
 from user.domain.outbox_email import DEFAULT_DELIVERY_POLICY, DeliveryPolicy, OutboxEmail
-from user.domain.user import EMAIL_MAX_LENGTH, Role, User, check_name, check_password, email_key
+from user.domain.user import EMAIL_MAX_LENGTH, Role, User, canonical_email, check_name, check_password, email_key
 
 logger = logging.getLogger(__name__)
 
@@ -87,7 +87,7 @@ class UserService:
         return User(
             id=self._ids.new_id(),
             name=name,
-            email=email.strip(),
+            email=canonical_email(email),
             password_hash=password_hash,
             role=role,
             created_at=now,
