@@ -19,6 +19,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
 from common.email_address import NotAnEmailAddress, normalize_email
+from database.engine import PRIVATE_DIRECTORY, PRIVATE_FILE
 from user.domain.errors import InvalidUserInput
 from user.domain.user import EMAIL_MAX_LENGTH, check_name, check_password
 
@@ -212,17 +213,19 @@ def _describe(error: ValidationError) -> str:
 
 
 def _read_or_create_secret(path: Path) -> str:
-    """A random key kept on disk so tokens survive a restart.
+    """A random key kept on disk so tokens survive a restart, in a file only its
+    owner can read (0600; DATA_DIR is created 0700).
 
     Several processes may start at once: the file appears atomically
     (write a temporary file, then hard-link it into place) and the loser of
     the race reads the winner's key.
     """
     if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
+        path.parent.mkdir(mode=PRIVATE_DIRECTORY, parents=True, exist_ok=True)
         temporary = path.with_name(f".{path.name}.{os.getpid()}")
-        temporary.write_text(secrets.token_urlsafe(48))
-        temporary.chmod(0o600)
+        # Created 0600, never readable by others even for a moment.
+        with os.fdopen(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, PRIVATE_FILE), "w") as key_file:
+            key_file.write(secrets.token_urlsafe(48))
         try:
             os.link(temporary, path)
         except FileExistsError:

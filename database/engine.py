@@ -1,6 +1,8 @@
 """Engine and session factory: the only place that tunes connections."""
 
+import contextlib
 import logging
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -23,6 +25,9 @@ MYSQL_LOCK_WAIT_TIMEOUT_SECONDS = 2
 # long, instead of each waiting out its own timeout while requests queue behind.
 FAIL_FAST_SECONDS = 1.0
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+# What this service creates on disk (DATA_DIR, the SQLite file, the JWT key): the owner's alone.
+PRIVATE_DIRECTORY = 0o700
+PRIVATE_FILE = 0o600
 
 
 def build_engine(url: str, *, pool_size: int = 20, max_overflow: int = 20) -> Engine:
@@ -98,10 +103,15 @@ def build_session_factory(engine: Engine) -> sessionmaker[Session]:
 
 
 def ensure_sqlite_directory(url: str) -> None:
-    """Create the folder of a SQLite file, so the default works on a fresh clone."""
+    """Create the folder of a SQLite file (0700) and the file (0600), so the default
+    works on a fresh clone and the password hashes in it are the owner's alone.
+    SQLite gives its ``-wal`` and ``-shm`` files the database file's mode."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
-        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        path = Path(parsed.database)
+        path.parent.mkdir(mode=PRIVATE_DIRECTORY, parents=True, exist_ok=True)
+        with contextlib.suppress(FileExistsError):
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE))
 
 
 def _sqlite_engine(url: str) -> Engine:
