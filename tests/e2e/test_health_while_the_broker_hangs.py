@@ -72,5 +72,5 @@ def test_health_polled_while_the_broker_hangs_leaves_other_requests_fast(tmp_pat
                 poller.join(timeout=POLL_SECONDS_AT_MOST)
             broker.up()
 
-    assert statuses and set(statuses) == {503}, sorted(set(statuses))
+    assert set(statuses) == {503}, sorted(set(statuses))
     assert statistics.median(latencies) < MEDIAN_WITHIN_SECONDS, [round(latency, 3) for latency in latencies]
