@@ -19,7 +19,7 @@ from tests.live_server import LiveServer, is_request_line, live_server, main_py
 from tests.support import TEST_JWT_SECRET
 
 REFUSED = {
-    "content-length-and-chunked-differ": (
+    "two-content-lengths": (
         b"POST /users HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nContent-Length: 5\r\n\r\nabcd"
     ),
     "bad-chunk-size": (
