@@ -19,9 +19,7 @@ from tests.live_server import LiveServer, is_request_line, live_server, main_py
 from tests.support import TEST_JWT_SECRET
 
 REFUSED = {
-    "two-content-lengths": (
-        b"POST /users HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nContent-Length: 5\r\n\r\nabcd"
-    ),
+    "two-content-lengths": (b"POST /users HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nContent-Length: 5\r\n\r\nabcd"),
     "bad-chunk-size": (
         b"POST /users HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
         b"Content-Type: application/json\r\n\r\nZZ\r\nabc\r\n0\r\n\r\n"
@@ -79,7 +77,7 @@ def test_a_refused_request_gets_a_json_400_and_one_log_line(server: LiveServer, 
 
 
 def test_a_refused_request_line_names_the_method_and_path_it_could_read(server: LiveServer) -> None:
-    answer, port = exchange(server, REFUSED["raw-8-bit-path"])
+    _, port = exchange(server, REFUSED["raw-8-bit-path"])
 
     (line,) = lines_of(server, port)
     assert (line["method"], line["path"], line["status"]) == ("GET", "/café", 400)
