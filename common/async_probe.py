@@ -5,8 +5,8 @@ timeouts when what they probe hangs. Run on the threads that serve requests,
 every ``/health`` held one of them for that long, and a few clients polling
 ``/health`` starved the whole API. ``AsyncProbe`` runs the blocking probe on
 one thread of its own instead; callers await it on the event loop, callers
-that arrive while a run is under way share that run, and a result is reused
-for ``reuse_seconds``. So a probe runs at most once at a time per process,
+that arrive while a run is under way share that run (and a finished answer
+may be reused for ``reuse_seconds``, none by default). So a probe runs at most once at a time per process,
 however many clients ask, and no request thread waits for it.
 """
 
@@ -18,8 +18,9 @@ from typing import Protocol
 
 logger = logging.getLogger(__name__)
 
-# A fresh answer, yet at most a few probes a second however many clients poll.
-REUSE_SECONDS = 0.25
+# A finished answer is not reused (a broker that just went away is reported by the next call);
+# sharing the run under way already bounds probing to one run at a time, however many clients poll.
+REUSE_SECONDS = 0.0
 
 
 class BlockingProbe(Protocol):
