@@ -23,7 +23,7 @@ from database.engine import MYSQL_LOCK_WAIT_TIMEOUT_SECONDS, build_engine, build
 from note.application.note_service import NoteService
 from note.domain.errors import NoteOwnerGone
 from note.infra.unit_of_work import SqlAlchemyNoteUnitOfWork
-from tests.fakes import FakePasswordHasher, FakeTokenIssuer
+from tests.fakes import FakeEmailHandoff, FakePasswordHasher, FakeTokenIssuer
 from tests.integration.test_user_concurrency import PASSWORD, UniqueIds, run_together, unique_email, warm_pool
 from user.application.ports import PasswordCheck
 from user.application.user_service import UserService
@@ -74,6 +74,7 @@ def make_service(
         clock=clock,
         ids=UniqueIds(),
         throttle_policy=LoginThrottlePolicy(max_failures=max_failures, lockout=timedelta(minutes=15)),
+        emails=FakeEmailHandoff(),
     )
 
 
