@@ -91,11 +91,11 @@ class Settings(BaseSettings):
     @field_validator("cors_origins", "trusted_hosts", "forwarded_allow_ips", mode="before")
     @classmethod
     def _split(cls, value: object) -> object:
-        if isinstance(value, str):
-            value = value.split(",")
-        if isinstance(value, list | tuple):
-            return tuple(item.strip() for item in value if not isinstance(item, str) or item.strip())
-        return value
+        items = value.split(",") if isinstance(value, str) else value
+        if not isinstance(items, list | tuple):
+            return value
+        stripped = (item.strip() if isinstance(item, str) else item for item in items)
+        return tuple(item for item in stripped if item != "")
 
     @field_validator("cors_origins")
     @classmethod
