@@ -13,8 +13,8 @@ from typing import Annotated
 
 from fastapi import Depends, Header
 
-from common.injection import Provided
 from note.application.note_service import NoteService
+from web.injection import Provided
 
 NoteServiceDep = Annotated[NoteService, Depends(Provided["note_service"])]
 

@@ -19,8 +19,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from common.log import LOG_CONFIG_FILE
 from main import PROJECT_ROOT
+from observability.log import LOG_CONFIG_FILE
 from tests.live_server import LiveServer, free_port, live_server, uvicorn_factory
 from tests.support import PASSWORD, TEST_JWT_SECRET, migrate, service_missing, unique_email
 

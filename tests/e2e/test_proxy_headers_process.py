@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
-from common.log import LOG_CONFIG_FILE
+from observability.log import LOG_CONFIG_FILE
 from tests.live_server import LiveServer, live_server, main_py, uvicorn_factory
 from tests.support import PASSWORD, TEST_JWT_SECRET, migrate, unique_email
 
