@@ -8,7 +8,8 @@ import copy
 from collections.abc import Callable, Collection, Sequence
 
 from common.pagination import Page, PageRequest
-from note.application.ports import NoteUnitOfWork, WriteConflict
+from common.unit_of_work import WriteConflict
+from note.application.ports import NoteUnitOfWork
 from note.domain.note import Note
 from note.domain.repository import NoteRepository, TagRepository
 from note.domain.search import EVERY_NOTE, NoteSearch, searchable_text

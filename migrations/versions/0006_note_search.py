@@ -26,7 +26,7 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 BATCH = 500
-SEARCH_TEXT = sa.Text().with_variant(mysql.MEDIUMTEXT(collation="utf8mb4_bin"), "mysql", "mariadb")
+SEARCH_TEXT = sa.Text().with_variant(mysql.MEDIUMTEXT(collation="utf8mb4_nopad_bin"), "mysql", "mariadb")
 
 notes = sa.table(
     "notes",

@@ -12,14 +12,14 @@ from sqlalchemy.dialects import mysql
 from sqlalchemy.orm import Mapped, mapped_column
 
 from database.base import MYSQL_TABLE_OPTIONS, Base
-from database.types import UtcDateTime, exact_string, ulid
+from database.types import EXACT_COLLATION, UtcDateTime, exact_string, ulid
 
 # 20,000 characters of utf8mb4 can take 80,000 bytes: more than MySQL's TEXT holds.
 CONTENT_TYPE = Text().with_variant(mysql.MEDIUMTEXT(), "mysql", "mariadb")
 # The folded title, content and tag names (note/domain/search.py), compared byte for byte: the text is
 # folded already, so the database must neither fold case again nor ignore accents, whatever its collation.
 # NFKC and case folding can lengthen text, so it gets MEDIUMTEXT's 16 MiB.
-SEARCH_TEXT_TYPE = Text().with_variant(mysql.MEDIUMTEXT(collation="utf8mb4_bin"), "mysql", "mariadb")
+SEARCH_TEXT_TYPE = Text().with_variant(mysql.MEDIUMTEXT(collation=EXACT_COLLATION), "mysql", "mariadb")
 
 note_tags = Table(
     "note_tags",

@@ -17,8 +17,6 @@ from fastapi import Depends, Header, Query
 from fastapi.exceptions import RequestValidationError
 from pydantic import AfterValidator, Field
 
-from common.injection import Provided
-from common.schemas import pydantic_rule
 from note.application.note_service import NoteService
 from note.domain.errors import InvalidNoteInput
 from note.domain.note import parse_memo_date
@@ -32,6 +30,8 @@ from note.domain.search import (
     check_search_text,
 )
 from note.interface.schemas import REAL_DATE_PATTERN, SEARCH_TEXT_PATTERN
+from web.injection import Provided
+from web.schemas import pydantic_rule
 
 NoteServiceDep = Annotated[NoteService, Depends(Provided["note_service"])]
 

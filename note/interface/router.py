@@ -5,10 +5,10 @@ from typing import Annotated, Any
 from dependency_injector.wiring import inject
 from fastapi import APIRouter, Path, Response, status
 
-from common.schemas import Pagination, error_responses
 from note.interface.dependencies import IfMatch, NoteSearchQuery, NoteServiceDep, etag
 from note.interface.schemas import NoteCreate, NotePageResponse, NoteResponse, NoteUpdate, TagListResponse
 from user.interface.dependencies import CurrentUser
+from web.schemas import Pagination, error_responses
 
 router = APIRouter()
 

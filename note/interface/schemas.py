@@ -5,16 +5,6 @@ from typing import Annotated, Self
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from common.pagination import Page
-from common.schemas import (
-    CONTROL,
-    CONTROL_SPACE,
-    SPACE,
-    ResponseModel,
-    UnicodeText,
-    UtcTimestamp,
-    not_blank_pattern,
-    pydantic_rule,
-)
 from note.domain.note import (
     CONTENT_MAX_LENGTH,
     CONTENT_MIN_LENGTH,
@@ -28,6 +18,17 @@ from note.domain.note import (
 )
 from note.domain.search import MAX_SEARCH_TERMS
 from note.domain.tag import MAX_TAGS_PER_NOTE, TAG_NAME_MAX_LENGTH, Tag, check_tag_name, normalize_tag_names
+from web.schemas import (
+    CONTROL,
+    CONTROL_SPACE,
+    SPACE,
+    UNICODE_ONLY,
+    ResponseModel,
+    UnicodeText,
+    UtcTimestamp,
+    not_blank_pattern,
+    pydantic_rule,
+)
 
 # YYYYMMDD naming a real day of the years 0001..9999 (what Python's date accepts), leap years included.
 _YEAR = "(?:[1-9][0-9]{3}|0[1-9][0-9]{2}|00[1-9][0-9]|000[1-9])"
@@ -47,7 +48,7 @@ _GAP, _TERM = f"[{_WHITESPACE}]", f"[^{_WHITESPACE}]"
 SEARCH_TEXT_PATTERN = f"^{_GAP}*{_TERM}+(?:{_GAP}+{_TERM}+){{0,{MAX_SEARCH_TERMS - 1}}}{_GAP}*$"
 
 Title = Annotated[
-    UnicodeText,
+    str,
     Field(
         min_length=TITLE_MIN_LENGTH,
         max_length=TITLE_MAX_LENGTH,
@@ -55,10 +56,11 @@ Title = Annotated[
         description="Not blank, and no control characters",
         examples=["SQLAlchemy's select() in 2.0"],
     ),
+    UNICODE_ONLY,
     AfterValidator(pydantic_rule(check_title)),
 ]
 Content = Annotated[
-    UnicodeText,
+    str,
     Field(
         min_length=CONTENT_MIN_LENGTH,
         max_length=CONTENT_MAX_LENGTH,
@@ -66,6 +68,7 @@ Content = Annotated[
         description="Not blank, and no NUL; newlines and tabs are fine",
         examples=["select(User).where(...)"],
     ),
+    UNICODE_ONLY,
     AfterValidator(pydantic_rule(check_content)),
 ]
 MemoDate = Annotated[
