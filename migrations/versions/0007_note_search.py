@@ -6,8 +6,8 @@ spells), then makes it NOT NULL. The folding is the service's own
 (note.domain.search.searchable_text), so backfilled notes and notes written
 later are searched alike.
 
-Revision ID: 0006
-Revises: 0003
+Revision ID: 0007
+Revises: 0006
 Create Date: 2026-12-01
 """
 
@@ -20,8 +20,8 @@ from sqlalchemy.dialects import mysql
 
 from note.domain.search import searchable_text
 
-revision: str = "0006"
-down_revision: str | None = "0003"
+revision: str = "0007"
+down_revision: str | None = "0006"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
