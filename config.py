@@ -76,6 +76,9 @@ class Settings(BaseSettings):
     login_max_failures: Positive = 5
     login_lockout_seconds: Positive = 900
 
+    # The body limit of POST /notes/import (every other route keeps 1 MiB), and of what a zip unpacks to.
+    import_max_bytes: Positive = 20 * 1024 * 1024
+
     @field_validator("log_level", mode="before")
     @classmethod
     def _upper(cls, value: object) -> object:

@@ -15,6 +15,7 @@ from config import InvalidConfiguration, Settings, load_settings
 from database.engine import build_engine, build_session_factory
 from database.health import SqlAlchemyDatabaseProbe
 from note.application.note_service import NoteService
+from note.application.portability_service import PortabilityService
 from note.infra.unit_of_work import SqlAlchemyNoteUnitOfWork
 from user.application.email_outbox_service import EmailOutboxService
 from user.application.ports import QueuedEmail
@@ -150,6 +151,8 @@ class Container(containers.DeclarativeContainer):
     user_uow = providers.Factory(SqlAlchemyUserUnitOfWork, session_factory=session_factory)
     note_uow = providers.Factory(SqlAlchemyNoteUnitOfWork, session_factory=session_factory, ids=ids)
     note_service = providers.Factory(NoteService, uow=note_uow, clock=clock, ids=ids)
+    portability_service = providers.Factory(PortabilityService, uow=note_uow, clock=clock, ids=ids)
+    import_max_bytes = providers.Callable(lambda settings: settings.import_max_bytes, settings)
     user_service = providers.Factory(
         UserService,
         uow=user_uow,

@@ -24,6 +24,7 @@ from middlewares.activity_log import ActivityLogMiddleware
 from middlewares.body_limit import BodySizeLimitMiddleware
 from middlewares.error_handlers import register_error_handlers
 from middlewares.request_context import RequestContextMiddleware
+from note.interface.router import IMPORT_ROUTE
 from note.interface.router import router as note_router
 from user.application.user_service import AdminBootstrap
 from user.interface.router import router as user_router
@@ -59,7 +60,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(operations_router)
     register_error_handlers(app)
     # Added innermost first: the request context wraps everything.
-    app.add_middleware(BodySizeLimitMiddleware)
+    app.add_middleware(BodySizeLimitMiddleware, route_limits={IMPORT_ROUTE: settings.import_max_bytes})
     app.add_middleware(ActivityLogMiddleware)
     app.add_middleware(RequestContextMiddleware)
     return app

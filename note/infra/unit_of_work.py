@@ -4,11 +4,11 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from common.ids import IdGenerator
-from database.errors import is_deadlock, is_foreign_key_violation
+from database.errors import is_deadlock, is_duplicate_key, is_foreign_key_violation
 from database.unit_of_work import SqlAlchemyUnitOfWork
 from note.application.ports import NoteUnitOfWork, WriteConflict
 from note.domain.errors import NoteOwnerGone
-from note.infra.repository import SqlAlchemyNoteRepository, SqlAlchemyTagRepository
+from note.infra.repository import SqlAlchemyNoteImportRepository, SqlAlchemyNoteRepository, SqlAlchemyTagRepository
 
 
 class SqlAlchemyNoteUnitOfWork(SqlAlchemyUnitOfWork, NoteUnitOfWork):
@@ -19,6 +19,7 @@ class SqlAlchemyNoteUnitOfWork(SqlAlchemyUnitOfWork, NoteUnitOfWork):
     def _bind(self, session: Session) -> None:
         self.notes = SqlAlchemyNoteRepository(session, self._ids)
         self.tags = SqlAlchemyTagRepository(session)
+        self.imports = SqlAlchemyNoteImportRepository(session)
 
     def __exit__(
         self,
@@ -28,6 +29,10 @@ class SqlAlchemyNoteUnitOfWork(SqlAlchemyUnitOfWork, NoteUnitOfWork):
     ) -> None:
         super().__exit__(exc_type, exc, tb)  # rolls back and closes the session
         if isinstance(exc, OperationalError) and is_deadlock(exc):
+            raise WriteConflict() from exc
+        if isinstance(exc, IntegrityError) and is_duplicate_key(exc):
+            # Only ids that came from outside can collide (an import of the same file running at once):
+            # running the use case again sees the other's notes and skips them.
             raise WriteConflict() from exc
         if isinstance(exc, IntegrityError) and is_foreign_key_violation(exc):
             # The note's user (its only parent that can vanish) was deleted by a transaction that committed first.

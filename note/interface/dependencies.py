@@ -15,8 +15,11 @@ from fastapi import Depends, Header
 
 from common.injection import Provided
 from note.application.note_service import NoteService
+from note.application.portability_service import PortabilityService
 
 NoteServiceDep = Annotated[NoteService, Depends(Provided["note_service"])]
+PortabilityServiceDep = Annotated[PortabilityService, Depends(Provided["portability_service"])]
+ImportMaxBytes = Annotated[int, Depends(Provided["import_max_bytes"])]
 
 _ENTITY_TAG = re.compile(r'^(?:W/)?"([^"]*)"$')
 _VERSION = re.compile(r"^[0-9]{1,18}$")
