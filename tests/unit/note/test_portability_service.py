@@ -77,7 +77,9 @@ def test_importing_the_same_notes_twice_creates_nothing_new(portability: Portabi
     assert (first.created, first.skipped) == (2, 1)  # the second "malformed" repeats the first
     assert (again.created, again.skipped) == (0, 3)
     ids = [note.id for note in portability.export_notes(actor_id=ALICE)]
-    assert len(ids) == 2 and KEPT_ID in ids and "malformed" not in ids
+    assert len(ids) == 2
+    assert KEPT_ID in ids
+    assert "malformed" not in ids
 
 
 def test_another_users_id_gets_a_new_id_and_is_remembered(
@@ -104,7 +106,8 @@ def test_one_bad_note_refuses_the_import_naming_it_and_writes_nothing(
 
     assert refused.value.location == ("notes", 1)
     assert "'/'" in refused.value.message
-    assert uow.commits == 0 and uow.notes_state == {}
+    assert uow.commits == 0
+    assert uow.notes_state == {}
 
 
 @pytest.mark.parametrize("memo_date", ["2026-11-27", "20230229"])
@@ -146,7 +149,8 @@ def test_renaming_onto_a_tag_merges_keeping_the_first_place(notes: NoteService, 
 
     assert (tag.name, tag.note_count) == ("new", 3)
     after = {note.id: notes.get_note(actor_id=ALICE, note_id=note.id) for note in (both, only_old, only_new)}
-    assert after[both.id].tags == ["new", "x"] and after[only_old.id].tags == ["x", "new"]
+    assert after[both.id].tags == ["new", "x"]
+    assert after[only_old.id].tags == ["x", "new"]
     assert after[only_new.id] == only_new
     for changed in (both, only_old):
         assert (after[changed.id].version, after[changed.id].updated_at) == (2, clock.now())
