@@ -143,7 +143,7 @@ def export_notes(
     if format is ExportFormat.JSON:
         body, media_type, extension = json_export(notes, exported_at=exported_at), JSON, "json"
     else:
-        body, media_type, extension = markdown_zip_export(notes), ZIP, "zip"
+        body, media_type, extension = markdown_zip_export(notes, exported_at=exported_at), ZIP, "zip"
     disposition = f'attachment; filename="{_export_file_name(exported_at)}.{extension}"'
     return StreamingResponse(body, media_type=media_type, headers={"Content-Disposition": disposition})
 
@@ -169,6 +169,10 @@ IMPORT_BODY = {
         **AUTHENTICATED,
         **error_responses(409, 413, 415),
         413: {**error_responses(413)[413], "description": "Body over IMPORT_MAX_BYTES, or a zip that unpacks past it"},
+        422: {
+            "description": "A note breaks a rule of POST /notes (loc names it), or the body is not an export",
+            "content": {JSON: {"schema": {"$ref": "#/components/schemas/HTTPValidationError"}}},
+        },
     },
     openapi_extra={"requestBody": IMPORT_BODY},
     summary="Bring notes back from an export, all or nothing; notes already there (by id) are skipped",

@@ -196,7 +196,12 @@ ImportedTimestamp = Annotated[
 
 
 class ImportedNote(BaseModel):
-    """One note of an export, checked like ``POST /notes``. Other keys (``user_id``) are ignored."""
+    """One note of an export, checked like ``POST /notes``. Other keys (``user_id``) are ignored.
+
+    Strict, so a value is taken only in the type the schema states (no ``0`` for a timestamp).
+    """
+
+    model_config = ConfigDict(strict=True)
 
     id: UnicodeText | None = Field(
         default=None,
@@ -224,6 +229,8 @@ class ImportedNote(BaseModel):
 
 class NoteImport(BaseModel):
     """A JSON export (``GET /notes/export``) as it was written, or any file of the same shape."""
+
+    model_config = ConfigDict(strict=True)
 
     format: Literal["til-notes"] | None = None
     version: Literal[1] | None = None

@@ -206,6 +206,11 @@ def test_a_bad_json_note_is_422_naming_it_and_nothing_is_written(client: TestCli
             ["body", "notes", 0, "created_at"],
         ),
         (b'{"format": "other", "notes": []}', ["body", "format"]),
+        (
+            b'{"notes": [{"title": "t", "content": "c", "memo_date": "20261127", "updated_at": 0}]}',
+            ["body", "notes", 0, "updated_at"],
+        ),  # fmt: skip
+        (b'{"notes": [{"title": "t", "content": "c", "memo_date": 20261127}]}', ["body", "notes", 0, "memo_date"]),
     ],
 )
 def test_malformed_json_imports_are_422(client: TestClient, body: bytes, loc: list[Any]) -> None:
