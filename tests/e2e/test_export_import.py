@@ -209,7 +209,7 @@ def test_a_bad_json_note_is_422_naming_it_and_nothing_is_written(client: TestCli
         (
             b'{"notes": [{"title": "t", "content": "c", "memo_date": "20261127", "updated_at": 0}]}',
             ["body", "notes", 0, "updated_at"],
-        ),  # fmt: skip
+        ),
         (b'{"notes": [{"title": "t", "content": "c", "memo_date": 20261127}]}', ["body", "notes", 0, "memo_date"]),
     ],
 )
