@@ -60,7 +60,7 @@ def json_export(notes: Iterable[Note], *, exported_at: datetime) -> Iterator[byt
     return _chunked(pieces())
 
 
-def markdown_zip_export(notes: Iterable[Note], *, exported_at: datetime) -> Iterator[bytes]:
+def markdown_zip_export(notes: Iterable[Note], *, exported_at: datetime) -> Iterator[bytes | memoryview]:
     """The Markdown zip, in chunks, written as the notes come. Every entry carries the export's time."""
     sink = _Sink()
     modified = _zip_time(exported_at)
@@ -133,6 +133,7 @@ class _PackedEntries(list[zipfile.ZipInfo]):
                 entry.extract_version,
             ) = numbers
             yield entry
+        self._packed = bytearray()  # read once: zipfile writes the index, then closes
 
 
 def markdown_file_name(note: Note) -> str:
@@ -171,10 +172,10 @@ class _Sink(io.RawIOBase):
     def pending(self) -> int:
         return len(self._buffer)
 
-    def take(self) -> bytes:
-        taken = bytes(self._buffer)
-        self._buffer.clear()
-        return taken
+    def take(self) -> memoryview:
+        """What was written since the last take, handed over without a copy (the end: the whole index)."""
+        taken, self._buffer = self._buffer, bytearray()
+        return memoryview(taken)
 
 
 def _chunked(pieces: Iterable[bytes]) -> Iterator[bytes]:
