@@ -195,9 +195,13 @@ async def import_notes(
 
 
 def _media_type(request: Request) -> str:
+    """The body's media type, lower-case and without parameters (``charset``); empty when not given."""
+    header = request.headers.get("content-type")
+    if not header:
+        return ""
     message = Message()
-    message["content-type"] = request.headers.get("content-type", "")
-    return message.get_content_type() if request.headers.get("content-type") else ""
+    message["content-type"] = header
+    return message.get_content_type()
 
 
 @router.get(
