@@ -233,7 +233,8 @@ class NoteImport(BaseModel):
     model_config = ConfigDict(strict=True)
 
     format: Literal["til-notes"] | None = None
-    version: Literal[1] | None = None
+    # Not Literal[1]: in Python, True == 1, and a boolean is no version.
+    version: Annotated[int, Field(strict=True, ge=1, le=1)] | None = None
     notes: list[ImportedNote] = Field(description="At most 100 000 notes")
 
     def to_commands(self) -> list[NoteToImport]:

@@ -206,6 +206,8 @@ def test_a_bad_json_note_is_422_naming_it_and_nothing_is_written(client: TestCli
             ["body", "notes", 0, "created_at"],
         ),
         (b'{"format": "other", "notes": []}', ["body", "format"]),
+        (b'{"version": true, "notes": []}', ["body", "version"]),
+        (b'{"version": 2, "notes": []}', ["body", "version"]),
         (
             b'{"notes": [{"title": "t", "content": "c", "memo_date": "20261127", "updated_at": 0}]}',
             ["body", "notes", 0, "updated_at"],
