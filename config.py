@@ -62,6 +62,8 @@ class Settings(BaseSettings):
     email_retry_base_seconds: PositiveSeconds = 30
     email_retry_max_seconds: PositiveSeconds = 3600
     email_relay_interval_seconds: PositiveSeconds = 5
+    # The relay deletes SENT outbox rows older than this many days (FAILED and PENDING rows stay).
+    outbox_retention_days: Annotated[int, Field(ge=1, le=3650)] = 30
 
     first_admin_email: str | None = None
     first_admin_password: SecretStr | None = None

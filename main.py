@@ -14,20 +14,20 @@ from fastapi_offline import FastAPIOffline
 from sqlalchemy.exc import OperationalError
 from starlette.concurrency import run_in_threadpool
 
-from common.log import configure_logging
-from common.metrics import track_outbox_pending
-from common.operations import router as operations_router
-from common.schemas import error_responses
 from config import Settings, load_settings
 from containers import Container
+from mail.infra.metrics import track_outbox_pending
 from middlewares.activity_log import ActivityLogMiddleware
 from middlewares.body_limit import BodySizeLimitMiddleware
 from middlewares.error_handlers import register_error_handlers
 from middlewares.request_context import RequestContextMiddleware
 from note.interface.router import IMPORT_ROUTE
 from note.interface.router import router as note_router
+from observability.log import configure_logging
 from user.application.user_service import AdminBootstrap
 from user.interface.router import router as user_router
+from web.operations import router as operations_router
+from web.schemas import error_responses
 
 logger = logging.getLogger(__name__)
 
@@ -82,7 +82,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         )
         log = logger.warning if outcome is AdminBootstrap.NOT_ADMIN else logger.info
         log("first admin %s: %s", settings.first_admin_email, outcome.value)
-    track_outbox_pending(lambda: container.email_outbox_service().pending_count())
+    track_outbox_pending(lambda: container.outbox_service().pending_count())
     # Without a broker this process relays the outbox; with one, the Celery workers do.
     relay = container.web_email_relay()
     if relay is not None:

@@ -6,6 +6,7 @@ from alembic import context
 from sqlalchemy import create_engine, pool
 from sqlalchemy.engine import make_url
 
+import mail.infra.db_models  # noqa: F401
 import note.infra.db_models  # noqa: F401  (registers the tables on Base.metadata)
 import user.infra.db_models  # noqa: F401
 from config import load_settings

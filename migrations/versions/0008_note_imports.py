@@ -1,7 +1,7 @@
 """the ids that imports brought in, per user (SPEC §12: importing a file twice creates nothing new)
 
 Revision ID: 0008
-Revises: 0003
+Revises: 0005
 Create Date: 2026-12-01
 """
 
@@ -12,7 +12,7 @@ from alembic import op
 from sqlalchemy.dialects import mysql
 
 revision: str = "0008"
-down_revision: str | None = "0003"
+down_revision: str | None = "0005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

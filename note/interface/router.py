@@ -12,7 +12,6 @@ from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from common.errors import UnsupportedMediaType
-from common.schemas import Pagination, error_responses, inline_schema
 from note.application.commands import NoteToImport
 from note.interface.dependencies import IfMatch, ImportMaxBytes, NoteServiceDep, PortabilityServiceDep, etag
 from note.interface.note_files import json_export, markdown_zip_export, read_json_import, read_markdown_zip
@@ -29,6 +28,7 @@ from note.interface.schemas import (
     TagResponse,
 )
 from user.interface.dependencies import CurrentUser
+from web.schemas import Pagination, error_responses, inline_schema
 
 router = APIRouter()
 

@@ -34,11 +34,12 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select
 
-from common.schemas import MAX_PAGE
+from mail.infra.db_models import OutboxEmailRow
 from note.infra.db_models import NoteRow, TagRow, note_tags
 from tests.live_server import LiveServer, live_server, main_py
 from tests.support import PASSWORD, TEST_JWT_SECRET, bearer, login, signup, unique_email
-from user.infra.db_models import LoginThrottleRow, OutboxEmailRow, UserRow
+from user.infra.db_models import LoginThrottleRow, UserRow
+from web.schemas import MAX_PAGE
 
 MIB = 1024 * 1024
 RESPONSE_SECONDS = 10.0

@@ -7,7 +7,9 @@ from dataclasses import dataclass
 from common.clock import Clock
 from common.ids import IdGenerator
 from common.pagination import Page, PageRequest
-from user.application.ports import AccessToken, PasswordHasher, QueuedEmail, TokenIssuer, UserUnitOfWork
+from mail.application.ports import EmailHandoff, QueuedEmail
+from mail.domain.outbox_email import EmailKind
+from user.application.ports import AccessToken, PasswordHasher, TokenIssuer, UserUnitOfWork
 from user.domain.errors import (
     EmailAlreadyRegistered,
     InvalidCredentials,
@@ -18,7 +20,6 @@ from user.domain.errors import (
     WrongCurrentPassword,
 )
 from user.domain.login_throttle import LoginThrottle, LoginThrottlePolicy
-from user.domain.outbox_email import DEFAULT_DELIVERY_POLICY, DeliveryPolicy, OutboxEmail
 from user.domain.user import EMAIL_MAX_LENGTH, Role, User, check_name, check_password, email_key
 
 logger = logging.getLogger(__name__)
@@ -33,10 +34,12 @@ class AdminBootstrap(enum.Enum):
 @dataclass(frozen=True, slots=True)
 class SignUp:
     user: User
-    welcome_email: QueuedEmail  # committed with the account; dispatch it (EmailOutboxService.dispatch)
+    welcome_email: QueuedEmail  # committed with the account, and handed off after the commit
 
 
 class UserService:
+    """``emails``: where a committed email is handed off (the mail app's ``EmailHandoff``)."""
+
     def __init__(
         self,
         *,
@@ -46,7 +49,7 @@ class UserService:
         clock: Clock,
         ids: IdGenerator,
         throttle_policy: LoginThrottlePolicy,
-        email_policy: DeliveryPolicy = DEFAULT_DELIVERY_POLICY,
+        emails: EmailHandoff,
     ) -> None:
         self._uow = uow
         self._hasher = hasher
@@ -54,27 +57,21 @@ class UserService:
         self._clock = clock
         self._ids = ids
         self._throttle_policy = throttle_policy
-        self._email_policy = email_policy
+        self._emails = emails
 
     def sign_up(self, *, name: str, email: str, password: str) -> SignUp:
-        """A new USER account and its welcome email, committed in one transaction (the outbox)."""
+        """A new USER account and its welcome email, committed in one transaction (the outbox),
+        then handed off: the email goes out after the commit, and never fails the signup."""
         user = self._new_user(name=name, email=email, password=password, role=Role.USER)
-        welcome = OutboxEmail.welcome(
-            id=self._ids.new_id(),
-            recipient=user.email,
-            name=user.name,
-            claim=self._ids.new_id(),
-            now=user.created_at,
-            lease=self._email_policy.lease,
-        )
-        self._add_user(user, welcome)
-        assert welcome.claimed_by is not None
-        return SignUp(user=user, welcome_email=QueuedEmail(outbox_id=welcome.id, claim=welcome.claimed_by))
+        welcome = self._add_user(user, welcome=True)
+        assert welcome is not None  # no dedupe key: always queued
+        self._emails.hand_off(welcome)
+        return SignUp(user=user, welcome_email=welcome)
 
     def register(self, *, name: str, email: str, password: str, role: Role = Role.USER) -> User:
         """A new account, without a welcome email (the first admin at start)."""
         user = self._new_user(name=name, email=email, password=password, role=role)
-        self._add_user(user)
+        self._add_user(user, welcome=False)
         return user
 
     def _new_user(self, *, name: str, email: str, password: str, role: Role) -> User:
@@ -92,15 +89,19 @@ class UserService:
             updated_at=now,
         )
 
-    def _add_user(self, user: User, *emails: OutboxEmail) -> None:
+    def _add_user(self, user: User, *, welcome: bool) -> QueuedEmail | None:
+        queued = None
         with self._uow as uow:
             if uow.users.get_by_email(user.email) is not None:
                 raise EmailAlreadyRegistered()
             uow.users.add(user)
-            for outbox_email in emails:
-                uow.outbox.add(outbox_email)
+            if welcome:
+                queued = uow.outbox.queue(
+                    kind=EmailKind.WELCOME, recipient=user.email, payload={"name": user.name}, now=user.created_at
+                )
             uow.commit()
         logger.info("user registered", extra={"registered_user_id": user.id})
+        return queued
 
     def login(self, *, email: str, password: str) -> AccessToken:
         """Check the password and issue a token.
@@ -133,16 +134,7 @@ class UserService:
                 if check.upgraded_hash is not None:
                     self._upgrade_hash(uow, user, check.upgraded_hash)
                 uow.commit()
-        return self._tokens.issue(subject=user.id, version=user.token_version, now=now)
-
-    def authenticate(self, token: str) -> User:
-        """The user a bearer token speaks for; ``InvalidToken`` if there is none."""
-        claims = self._tokens.decode(token)
-        with self._uow as uow:
-            user = uow.users.get(claims.subject)
-        if user is None or user.token_version != claims.version:
-            raise InvalidToken()
-        return user
+        return self._tokens.issue(subject=user.id, version=user.token_version, token_id=self._ids.new_id(), now=now)
 
     def get_user(self, *, actor: User, user_id: str) -> User:
         if not actor.may_view(user_id):

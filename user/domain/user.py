@@ -52,7 +52,7 @@ class User:
     role: Role
     created_at: datetime
     updated_at: datetime
-    # Bumped by every password change; tokens carry it, so older tokens stop working.
+    # Bumped by every password change and by logout-all; login tokens carry it, so older ones stop working.
     token_version: int = 0
 
     @property

@@ -1,6 +1,7 @@
-"""HS256 access tokens with python-jose: algorithm pinned, ``exp``/``iat``/``sub`` required."""
+"""HS256 access tokens with python-jose: algorithm pinned, ``exp``/``iat``/``sub`` required, and a ``jti``
+that a logout revokes."""
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from jose import JWTError, jwt
 
@@ -9,6 +10,7 @@ from user.domain.errors import InvalidToken
 
 ALGORITHM = "HS256"
 VERSION_CLAIM = "ver"
+MAX_TOKEN_ID_LENGTH = 64  # what revoked_tokens.jti holds
 
 
 class JoseTokenIssuer(TokenIssuer):
@@ -16,9 +18,10 @@ class JoseTokenIssuer(TokenIssuer):
         self._secret = secret
         self._lifetime = lifetime
 
-    def issue(self, *, subject: str, version: int, now: datetime) -> AccessToken:
+    def issue(self, *, subject: str, version: int, token_id: str, now: datetime) -> AccessToken:
         claims = {
             "sub": subject,
+            "jti": token_id,
             "iat": int(now.timestamp()),
             "exp": int((now + self._lifetime).timestamp()),
             VERSION_CLAIM: version,
@@ -36,7 +39,17 @@ class JoseTokenIssuer(TokenIssuer):
             )
         except (JWTError, ValueError, TypeError, AttributeError):
             raise InvalidToken() from None
-        subject, version = claims.get("sub"), claims.get(VERSION_CLAIM)
+        subject, version, token_id = claims.get("sub"), claims.get(VERSION_CLAIM), claims.get("jti")
         if not isinstance(subject, str) or not subject or type(version) is not int:
             raise InvalidToken()
-        return TokenClaims(subject=subject, version=version)
+        if not isinstance(token_id, str) or not 0 < len(token_id) <= MAX_TOKEN_ID_LENGTH:
+            raise InvalidToken()  # a token without a jti could never be logged out
+        return TokenClaims(subject=subject, version=version, token_id=token_id, expires_at=_expiry(claims["exp"]))
+
+
+def _expiry(exp: object) -> datetime:
+    """``exp`` as a datetime (jose checked it is in the future); one that no datetime holds is refused."""
+    try:
+        return datetime.fromtimestamp(int(exp), UTC)  # type: ignore[call-overload]
+    except (TypeError, ValueError, OverflowError, OSError):
+        raise InvalidToken() from None
