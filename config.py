@@ -8,6 +8,7 @@ call ``load_settings``; everything else receives plain values.
 
 import os
 import secrets
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
@@ -17,7 +18,10 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
-from user.domain.user import NAME_MAX_LENGTH, NAME_MIN_LENGTH, PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH
+from common.email_address import NotAnEmailAddress, normalize_email
+from database.engine import PRIVATE_DIRECTORY, PRIVATE_FILE
+from user.domain.errors import InvalidUserInput
+from user.domain.user import EMAIL_MAX_LENGTH, check_name, check_password
 
 MIN_JWT_SECRET_BYTES = 32
 GENERATE_SECRET = "python -c 'import secrets; print(secrets.token_urlsafe(48))'"
@@ -124,12 +128,25 @@ class Settings(BaseSettings):
             raise ValueError("the port of the URL is not a number") from None
         return value
 
-    @field_validator("email_sender", "first_admin_email")
+    @field_validator("email_sender")
     @classmethod
     def _address(cls, value: str | None) -> str | None:
         if value is not None and (value.count("@") != 1 or value.startswith("@") or value.endswith("@")):
             raise ValueError("not an email address")
         return value
+
+    @field_validator("first_admin_email")
+    @classmethod
+    def _admin_address(cls, value: str | None) -> str | None:
+        """Refused as signup refuses it: an account's address, so the same syntax and length."""
+        if value is None:
+            return None
+        if len(value) > EMAIL_MAX_LENGTH:
+            raise ValueError(f"must be at most {EMAIL_MAX_LENGTH} characters")
+        try:
+            return normalize_email(value.strip())
+        except NotAnEmailAddress as error:
+            raise ValueError(f"not a valid email address: {error}") from None
 
     @field_validator("jwt_secret")
     @classmethod
@@ -141,15 +158,15 @@ class Settings(BaseSettings):
     @field_validator("first_admin_password")
     @classmethod
     def _admin_password(cls, value: SecretStr | None) -> SecretStr | None:
-        if value is not None and not PASSWORD_MIN_LENGTH <= len(value.get_secret_value()) <= PASSWORD_MAX_LENGTH:
-            raise ValueError(f"must be {PASSWORD_MIN_LENGTH} to {PASSWORD_MAX_LENGTH} characters")
+        if value is not None:
+            _account_rule(check_password, value.get_secret_value())
         return value
 
     @field_validator("first_admin_name")
     @classmethod
     def _admin_name(cls, value: str | None) -> str | None:
-        if value is not None and not NAME_MIN_LENGTH <= len(value) <= NAME_MAX_LENGTH:
-            raise ValueError(f"must be {NAME_MIN_LENGTH} to {NAME_MAX_LENGTH} characters")
+        if value is not None:
+            _account_rule(check_name, value)
         return value
 
     @model_validator(mode="after")
@@ -169,6 +186,14 @@ class Settings(BaseSettings):
     def secret_key(self) -> str:
         assert self.jwt_secret is not None, "load_settings() fills jwt_secret"
         return self.jwt_secret.get_secret_value()
+
+
+def _account_rule(check: Callable[[str], str], value: str) -> None:
+    """The user app's own rule for the first admin's name or password, as a settings error."""
+    try:
+        check(value)
+    except InvalidUserInput as error:
+        raise ValueError(error.message) from None
 
 
 def load_settings(**overrides: object) -> Settings:
@@ -193,17 +218,19 @@ def _describe(error: ValidationError) -> str:
 
 
 def _read_or_create_secret(path: Path) -> str:
-    """A random key kept on disk so tokens survive a restart.
+    """A random key kept on disk so tokens survive a restart, in a file only its
+    owner can read (0600; DATA_DIR is created 0700).
 
     Several processes may start at once: the file appears atomically
     (write a temporary file, then hard-link it into place) and the loser of
     the race reads the winner's key.
     """
     if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
+        path.parent.mkdir(mode=PRIVATE_DIRECTORY, parents=True, exist_ok=True)
         temporary = path.with_name(f".{path.name}.{os.getpid()}")
-        temporary.write_text(secrets.token_urlsafe(48))
-        temporary.chmod(0o600)
+        # Created 0600, never readable by others even for a moment.
+        with os.fdopen(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, PRIVATE_FILE), "w") as key_file:
+            key_file.write(secrets.token_urlsafe(48))
         try:
             os.link(temporary, path)
         except FileExistsError:

@@ -7,6 +7,7 @@ from celery import Celery
 from dependency_injector import containers, providers
 from pydantic import SecretStr
 
+from common.async_probe import AsyncProbe
 from common.clock import SystemClock
 from common.ulid_ids import UlidIdGenerator
 from config import InvalidConfiguration, Settings, load_settings
@@ -106,10 +107,13 @@ class Container(containers.DeclarativeContainer):
         max_failures=settings.provided.login_max_failures,
         lockout=providers.Factory(timedelta, seconds=settings.provided.login_lockout_seconds),
     )
-    database_probe = providers.Singleton(SqlAlchemyDatabaseProbe, engine)
+    # GET /health awaits these: each runs its blocking probe on a thread of its own, never a request's.
+    database_probe = providers.Singleton(AsyncProbe, providers.Singleton(SqlAlchemyDatabaseProbe, engine))
     broker_probe = providers.Selector(
         providers.Callable(_broker_mode, settings),
-        celery=providers.Singleton(KombuBrokerProbe, settings.provided.celery_broker_url),
+        celery=providers.Singleton(
+            AsyncProbe, providers.Singleton(KombuBrokerProbe, settings.provided.celery_broker_url)
+        ),
         in_process=providers.Object(None),
     )
     email_policy = providers.Singleton(

@@ -20,6 +20,7 @@ from mail.infra.metrics import track_outbox_pending
 from middlewares.activity_log import ActivityLogMiddleware
 from middlewares.body_limit import BodySizeLimitMiddleware
 from middlewares.error_handlers import register_error_handlers
+from middlewares.http_protocol import MAX_HEAD_BYTES, HeaderCountLimitMiddleware, LoggedH11Protocol
 from middlewares.request_context import RequestContextMiddleware
 from note.interface.router import IMPORT_ROUTE
 from note.interface.router import router as note_router
@@ -61,6 +62,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     register_error_handlers(app)
     # Added innermost first: the request context wraps everything.
     app.add_middleware(BodySizeLimitMiddleware, route_limits={IMPORT_ROUTE: settings.import_max_bytes})
+    app.add_middleware(HeaderCountLimitMiddleware)
     app.add_middleware(ActivityLogMiddleware)
     app.add_middleware(RequestContextMiddleware)
     return app
@@ -119,6 +121,9 @@ def main() -> None:
         port=settings.port,
         log_config=None,
         access_log=False,
+        # h11, bounded, logging what it refuses (middlewares/http_protocol.py): httptools has no head limit.
+        http=LoggedH11Protocol,
+        h11_max_incomplete_event_size=MAX_HEAD_BYTES,
     )
 
 

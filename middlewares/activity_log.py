@@ -17,6 +17,7 @@ import time
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from common.request_context import current_request_context
+from middlewares.http_protocol import PARSER_STATUS
 from middlewares.metrics import observe_request
 from observability.log import REQUEST_LOGGER
 
@@ -46,6 +47,8 @@ class ActivityLogMiddleware:
         try:
             await self.app(scope, receive, send_and_watch)
         finally:
+            # The server cut a request the app was reading (a bad chunk) and answered it itself.
+            status = scope.get("state", {}).get(PARSER_STATUS, status)
             seconds = (answered or time.perf_counter()) - started
             observe_request(scope, status=status, seconds=seconds)
             client = scope.get("client")

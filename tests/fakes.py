@@ -136,6 +136,9 @@ class FakeUserRepository(UserRepository):
     def get_unless_revoked(self, user_id: str, *, token_id: str) -> User | None:
         return None if token_id in self._revoked else self.get(user_id)
 
+    def get_for_update(self, user_id: str) -> User | None:
+        return self.get(user_id)  # a fake unit of work has no concurrent writer to lock out
+
     def get_by_email(self, email: str) -> User | None:
         key = email_key(email)
         return next((copy.deepcopy(u) for u in self._store.values() if email_key(u.email) == key), None)

@@ -9,7 +9,8 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import datetime
 
 from common.pagination import Page, PageRequest
-from note.application.ports import NoteUnitOfWork, WriteConflict
+from common.unit_of_work import WriteConflict
+from note.application.ports import NoteUnitOfWork
 from note.domain.note import Note
 from note.domain.repository import NoteImportRepository, NoteRepository, TagRepository
 from note.domain.tag import Tag, by_name

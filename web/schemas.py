@@ -3,10 +3,10 @@
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from email_validator import EmailNotValidError, validate_email
 from fastapi import Depends, Query
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, WithJsonSchema
 
+from common.email_address import NotAnEmailAddress, normalize_email
 from common.errors import InvalidInput
 from common.pagination import DEFAULT_ITEMS_PER_PAGE, MAX_ITEMS_PER_PAGE, PageRequest
 
@@ -59,10 +59,8 @@ def not_blank_pattern(*, forbidden: str) -> str:
 
 def _email(value: str) -> str:
     try:
-        return validate_email(
-            value, check_deliverability=False, globally_deliverable=False, test_environment=True
-        ).normalized
-    except EmailNotValidError as error:
+        return normalize_email(value)
+    except NotAnEmailAddress as error:
         raise ValueError(f"not a valid email address: {error}") from None
 
 

@@ -1,35 +1,19 @@
 """The note app's use cases: one public method each, one unit of work each."""
 
 import logging
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Collection, Sequence
 from datetime import date
-from typing import TypeVar
 
 from common.clock import Clock
 from common.ids import IdGenerator
 from common.pagination import Page, PageRequest
-from note.application.ports import NoteUnitOfWork, WriteConflict
+from common.unit_of_work import retry_on_conflict
+from note.application.ports import NoteUnitOfWork
 from note.domain.errors import NoteNotFound, NoteVersionMismatch, NoteWriteConflict, TagNotFound
 from note.domain.note import Note, check_content, check_title, parse_memo_date
 from note.domain.tag import Tag, check_tag_name, normalize_tag_names
 
 logger = logging.getLogger(__name__)
-
-T = TypeVar("T")
-
-# A write the database aborted to break a deadlock is run again this many times in all.
-WRITE_ATTEMPTS = 3
-
-
-def retrying(write: Callable[[], T]) -> T:
-    """Run ``write`` (one whole unit of work) again when the database aborted it
-    to break a deadlock; every attempt starts afresh, re-reading and re-checking."""
-    for attempt in range(1, WRITE_ATTEMPTS + 1):
-        try:
-            return write()
-        except WriteConflict:
-            logger.warning("note write aborted by a concurrent one", extra={"attempt": attempt})
-    raise NoteWriteConflict()
 
 
 class NoteService:
@@ -64,7 +48,7 @@ class NoteService:
                 uow.commit()
             return note
 
-        retrying(create)
+        retry_on_conflict(create, exhausted=NoteWriteConflict)
         logger.info("note created", extra={"note_id": note.id})
         return note
 
@@ -113,7 +97,7 @@ class NoteService:
                 uow.commit()
             return note
 
-        return retrying(update)
+        return retry_on_conflict(update, exhausted=NoteWriteConflict)
 
     def delete_note(self, *, actor_id: str, note_id: str, if_match: Collection[int] | None = None) -> None:
         """Delete the note, and the tags no other note of the caller carries, in one transaction."""
@@ -126,7 +110,7 @@ class NoteService:
                 uow.tags.remove_unused(user_id=actor_id, names=note.tags)
                 uow.commit()
 
-        retrying(delete)
+        retry_on_conflict(delete, exhausted=NoteWriteConflict)
         logger.info("note deleted", extra={"note_id": note_id})
 
     def list_notes(self, *, actor_id: str, page: PageRequest) -> Page[Note]:
@@ -169,7 +153,7 @@ class NoteService:
             assert tag is not None, "the notes carrying it are locked"
             return tag
 
-        tag = retrying(rename)
+        tag = retry_on_conflict(rename, exhausted=NoteWriteConflict)
         logger.info("tag renamed", extra={"note_count": tag.note_count})
         return tag
 
@@ -188,7 +172,7 @@ class NoteService:
                 uow.tags.remove_unused(user_id=actor_id, names=[name])
                 uow.commit()
 
-        retrying(delete)
+        retry_on_conflict(delete, exhausted=NoteWriteConflict)
         logger.info("tag deleted")
 
     @staticmethod

@@ -7,10 +7,10 @@ from datetime import datetime
 
 from common.clock import Clock
 from common.ids import IdGenerator
+from common.unit_of_work import retry_on_conflict
 from note.application.commands import ImportOutcome, NoteToImport
-from note.application.note_service import retrying
 from note.application.ports import NoteUnitOfWork
-from note.domain.errors import ImportTooLarge, InvalidNoteInput
+from note.domain.errors import ImportTooLarge, InvalidNoteInput, NoteWriteConflict
 from note.domain.note import Note, parse_memo_date
 
 logger = logging.getLogger(__name__)
@@ -84,7 +84,7 @@ class PortabilityService:
                 uow.commit()
             return ImportOutcome(created=len(new_notes), skipped=len(notes) - len(new_notes))
 
-        outcome = retrying(run)
+        outcome = retry_on_conflict(run, exhausted=NoteWriteConflict)
         logger.info("notes imported", extra={"notes_created": outcome.created, "notes_skipped": outcome.skipped})
         return outcome
 

@@ -1,12 +1,13 @@
 from types import TracebackType
 
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from common.ids import IdGenerator
-from database.errors import is_deadlock, is_duplicate_key, is_foreign_key_violation
+from common.unit_of_work import WriteConflict
+from database.errors import is_duplicate_key, is_foreign_key_violation
 from database.unit_of_work import SqlAlchemyUnitOfWork
-from note.application.ports import NoteUnitOfWork, WriteConflict
+from note.application.ports import NoteUnitOfWork
 from note.domain.errors import NoteOwnerGone
 from note.infra.repository import SqlAlchemyNoteImportRepository, SqlAlchemyNoteRepository, SqlAlchemyTagRepository
 
@@ -27,9 +28,7 @@ class SqlAlchemyNoteUnitOfWork(SqlAlchemyUnitOfWork, NoteUnitOfWork):
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        super().__exit__(exc_type, exc, tb)  # rolls back and closes the session
-        if isinstance(exc, OperationalError) and is_deadlock(exc):
-            raise WriteConflict() from exc
+        super().__exit__(exc_type, exc, tb)  # rolls back, closes the session, raises WriteConflict
         if isinstance(exc, IntegrityError) and is_duplicate_key(exc):
             # Only ids that came from outside can collide (an import of the same file running at once):
             # running the use case again sees the other's notes and skips them.

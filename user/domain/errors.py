@@ -45,3 +45,9 @@ class PersonalTokenNotFound(NotFound):
 
 class PersonalTokenLimitReached(Conflict):
     message = "At most 50 personal access tokens per account: delete one first"
+
+
+class UserWriteConflict(Conflict):
+    """Concurrent writes kept aborting this one (the database broke deadlocks); trying again later works."""
+
+    message = "The account could not be changed because of concurrent changes; try again"

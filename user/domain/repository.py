@@ -26,12 +26,18 @@ class UserRepository(ABC):
         """
 
     @abstractmethod
+    def get_for_update(self, user_id: str) -> User | None:
+        """The user, locked until the transaction ends: the read of every read-modify-write."""
+
+    @abstractmethod
     def get_by_email(self, email: str) -> User | None:
         """Find a user by address, case-insensitively."""
 
     @abstractmethod
     def save(self, user: User) -> None:
-        """Stage the changes made to a user that was read from this repository."""
+        """Stage the changes made to a user that was read from this repository:
+        only the fields that changed are written, so a concurrent change to
+        another field (a password, beside a rename) is never undone."""
 
     @abstractmethod
     def bump_token_version(self, user_id: str) -> bool:

@@ -11,6 +11,11 @@ from user.domain.errors import InvalidToken
 ALGORITHM = "HS256"
 VERSION_CLAIM = "ver"
 MAX_TOKEN_ID_LENGTH = 64  # what revoked_tokens.jti holds
+# Ours are under 250 bytes. Anything longer is refused before a byte of it is decoded.
+MAX_TOKEN_BYTES = 4096
+# Whatever a hostile token can make the decoder raise: bad base64 or JSON, a header or
+# claims nested past the recursion limit, a number too large for a timestamp (``exp: 1e999``).
+DECODING_FAILURES = (JWTError, ValueError, TypeError, AttributeError, RecursionError, OverflowError)
 
 
 class JoseTokenIssuer(TokenIssuer):
@@ -30,6 +35,8 @@ class JoseTokenIssuer(TokenIssuer):
         return AccessToken(token=token, expires_in=int(self._lifetime.total_seconds()))
 
     def decode(self, token: str) -> TokenClaims:
+        if len(token) > MAX_TOKEN_BYTES or not token.isascii():
+            raise InvalidToken()
         try:
             claims = jwt.decode(
                 token,
@@ -37,7 +44,7 @@ class JoseTokenIssuer(TokenIssuer):
                 algorithms=[ALGORITHM],
                 options={"require_exp": True, "require_iat": True, "require_sub": True},
             )
-        except (JWTError, ValueError, TypeError, AttributeError):
+        except DECODING_FAILURES:
             raise InvalidToken() from None
         subject, version, token_id = claims.get("sub"), claims.get(VERSION_CLAIM), claims.get("jti")
         if not isinstance(subject, str) or not subject or type(version) is not int:

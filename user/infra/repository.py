@@ -2,8 +2,9 @@
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import bindparam, delete, func, insert, or_, select, update
+from sqlalchemy import Select, bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.dialects import mysql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -34,6 +35,7 @@ users = UserRow.__table__
 throttles = LoginThrottleRow.__table__
 # Built once: a statement object memoizes its cache key, the hot reads skip recomputing it.
 USER_BY_ID = select(users).where(users.c.id == bindparam("user_id"))
+USER_BY_ID_FOR_UPDATE = USER_BY_ID.with_for_update()
 USER_BY_EMAIL_KEY = select(users).where(users.c.email_key == bindparam("email_key"))
 revoked = RevokedTokenRow.__table__
 personal_tokens = PersonalTokenRow.__table__
@@ -54,8 +56,15 @@ PERSONAL_TOKEN_WITH_OWNER = (
 
 
 class SqlAlchemyUserRepository(UserRepository):
+    """``save`` writes only the columns that differ from what this repository read
+    (all of them for a user it did not read). ``get_for_update`` is ``SELECT … FOR
+    UPDATE`` on MariaDB/MySQL; SQLite has no row locks, but there every
+    transaction begins with ``BEGIN IMMEDIATE`` (``database/engine.py``): the
+    database's write lock is held from the first read on."""
+
     def __init__(self, session: Session) -> None:
         self._session = session
+        self._as_read: dict[str, dict[str, Any]] = {}
 
     def add(self, user: User) -> None:
         try:
@@ -64,21 +73,37 @@ class SqlAlchemyUserRepository(UserRepository):
             raise EmailAlreadyRegistered() from None
 
     def get(self, user_id: str) -> User | None:
-        row = self._session.execute(USER_BY_ID, {"user_id": user_id}).first()
-        return None if row is None else user_from_row(row)
+        return self._read(USER_BY_ID, {"user_id": user_id})
+
+    def get_for_update(self, user_id: str) -> User | None:
+        return self._read(USER_BY_ID_FOR_UPDATE, {"user_id": user_id})
 
     def get_unless_revoked(self, user_id: str, *, token_id: str) -> User | None:
         row = self._session.execute(USER_WITH_REVOCATION, {"user_id": user_id, "token_id": token_id}).first()
         return None if row is None or row.revoked_jti is not None else user_from_row(row)
 
     def get_by_email(self, email: str) -> User | None:
-        row = self._session.execute(USER_BY_EMAIL_KEY, {"email_key": email_key(email)}).first()
-        return None if row is None else user_from_row(row)
+        return self._read(USER_BY_EMAIL_KEY, {"email_key": email_key(email)})
 
     def save(self, user: User) -> None:
         values = user_values(user)
-        del values["id"], values["created_at"]
-        self._session.execute(update(users).where(users.c.id == user.id).values(values))
+        as_read = self._as_read.get(user.id, {})
+        changed = {
+            column: value
+            for column, value in values.items()
+            if column not in ("id", "created_at") and (column not in as_read or as_read[column] != value)
+        }
+        if changed:
+            self._session.execute(update(users).where(users.c.id == user.id).values(changed))
+            self._as_read[user.id] = values
+
+    def _read(self, statement: Select[Any], parameters: dict[str, str]) -> User | None:
+        row = self._session.execute(statement, parameters).first()
+        if row is None:
+            return None
+        user = user_from_row(row)
+        self._as_read[user.id] = user_values(user)
+        return user
 
     def bump_token_version(self, user_id: str) -> bool:
         result = self._session.execute(

@@ -6,6 +6,7 @@ from datetime import timedelta
 import pytest
 
 from common.pagination import PageRequest
+from common.unit_of_work import WRITE_ATTEMPTS, WriteConflict
 from tests.fakes import (
     FakeClock,
     FakeEmailHandoff,
@@ -24,6 +25,7 @@ from user.domain.errors import (
     LoginThrottled,
     NotAllowed,
     UserNotFound,
+    UserWriteConflict,
     WrongCurrentPassword,
 )
 from user.domain.login_throttle import LoginThrottlePolicy
@@ -471,3 +473,38 @@ def test_ensure_admin_leaves_an_existing_user_as_it_is(world: World) -> None:
     assert world.service.ensure_admin(email="dexter@example.com", password=PASSWORD, name="Root") is (
         AdminBootstrap.NOT_ADMIN
     )
+
+
+class ConflictingCommits:
+    """Makes the next ``conflicts`` commits of a fake unit of work abort as a deadlock would."""
+
+    def __init__(self, uow: FakeUserUnitOfWork, conflicts: int) -> None:
+        self.left = conflicts
+        self._commit = uow.commit
+        uow.commit = self.commit  # type: ignore[method-assign]
+
+    def commit(self) -> None:
+        if self.left:
+            self.left -= 1
+            raise WriteConflict()
+        self._commit()
+
+
+def test_an_account_change_aborted_by_a_deadlock_runs_again(world: World) -> None:
+    """Issue 11, finding 3: the same retry as the note writes, for every user write."""
+    user = world.register("again@example.com")
+    ConflictingCommits(world.uow, conflicts=WRITE_ATTEMPTS - 1)
+
+    world.service.update_me(actor_id=user.id, name="Renamed")
+
+    assert world.stored(user.id).name == "Renamed"
+
+
+def test_an_account_change_that_keeps_conflicting_is_a_409_conflict_not_an_outage(world: World) -> None:
+    user = world.register("stuck@example.com")
+    ConflictingCommits(world.uow, conflicts=WRITE_ATTEMPTS)
+
+    with pytest.raises(UserWriteConflict):
+        world.service.delete_me(actor_id=user.id)
+
+    assert world.stored(user.id) == user

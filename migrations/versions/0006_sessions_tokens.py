@@ -1,7 +1,7 @@
 """sessions you can end (revoked login tokens) and personal access tokens
 
-Revision ID: 0005
-Revises: 0004
+Revision ID: 0006
+Revises: 0005
 Create Date: 2026-12-01
 """
 
@@ -11,8 +11,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import mysql
 
-revision: str = "0005"
-down_revision: str | None = "0004"
+revision: str = "0006"
+down_revision: str | None = "0005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -20,7 +20,7 @@ MYSQL = {"mysql_charset": "utf8mb4", "mysql_engine": "InnoDB"}
 
 
 def exact(length: int) -> sa.types.TypeEngine:
-    return sa.String(length).with_variant(mysql.VARCHAR(length, collation="utf8mb4_bin"), "mysql", "mariadb")
+    return sa.String(length).with_variant(mysql.VARCHAR(length, collation="utf8mb4_nopad_bin"), "mysql", "mariadb")
 
 
 def timestamp() -> sa.types.TypeEngine:
