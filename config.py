@@ -6,7 +6,9 @@ a traceback. Only ``main.py``, ``containers.py`` and ``migrations/env.py``
 call ``load_settings``; everything else receives plain values.
 """
 
+import ipaddress
 import os
+import re
 import secrets
 from collections.abc import Callable
 from pathlib import Path
@@ -14,7 +16,7 @@ from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
@@ -30,6 +32,11 @@ JWT_SECRET_FILE = "jwt_secret"
 Port = Annotated[int, Field(ge=1, le=65535)]
 Positive = Annotated[int, Field(ge=1)]
 PositiveSeconds = Annotated[float, Field(gt=0)]
+# A comma-separated list in the environment (``a,b``), a sequence when passed in Python.
+CommaSeparated = Annotated[tuple[str, ...], NoDecode]
+
+DEFAULT_PORTS = {"http": 80, "https": 443}
+_HOST_NAME = re.compile(r"(\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*")
 
 
 class InvalidConfiguration(SystemExit):
@@ -84,6 +91,35 @@ class Settings(BaseSettings):
 
     # The body limit of POST /notes/import (every other route keeps 1 MiB), and of what a zip unpacks to.
     import_max_bytes: Positive = 20 * 1024 * 1024
+
+    # Browsers and proxies (SPEC §15, docs/browsers-and-proxies.md); empty: off.
+    cors_origins: CommaSeparated = ()
+    trusted_hosts: CommaSeparated = ()
+    forwarded_allow_ips: CommaSeparated = ()
+
+    @field_validator("cors_origins", "trusted_hosts", "forwarded_allow_ips", mode="before")
+    @classmethod
+    def _split(cls, value: object) -> object:
+        items = value.split(",") if isinstance(value, str) else value
+        if not isinstance(items, list | tuple):
+            return value
+        stripped = (item.strip() if isinstance(item, str) else item for item in items)
+        return tuple(item for item in stripped if item != "")
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _origins(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(_origin(entry) for entry in value))
+
+    @field_validator("trusted_hosts")
+    @classmethod
+    def _hosts(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(_trusted_host(entry) for entry in value))
+
+    @field_validator("forwarded_allow_ips")
+    @classmethod
+    def _proxies(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(_proxy_address(entry) for entry in value))
 
     @field_validator("log_level", mode="before")
     @classmethod
@@ -194,6 +230,53 @@ def _account_rule(check: Callable[[str], str], value: str) -> None:
         check(value)
     except InvalidUserInput as error:
         raise ValueError(error.message) from None
+
+
+def _origin(entry: str) -> str:
+    """``scheme://host[:port]`` as a browser sends it in ``Origin``: lower case, no default port."""
+    example = "e.g. https://app.example.com or http://localhost:5173"
+    if "*" in entry:
+        raise ValueError(f"{entry!r}: list each origin, no wildcard ({example})")
+    parts = urlsplit(entry)
+    if parts.scheme.lower() not in DEFAULT_PORTS or not parts.hostname or "://" not in entry:
+        raise ValueError(f"{entry!r} is not an origin ({example})")
+    if parts.path or parts.query or parts.fragment or entry.endswith(("?", "#")):
+        raise ValueError(f"{entry!r}: an origin has no path, query or fragment ({example})")
+    if parts.username is not None or parts.password is not None:
+        raise ValueError(f"{entry!r}: an origin has no user name or password ({example})")
+    try:
+        port = parts.port
+    except ValueError:
+        raise ValueError(f"{entry!r}: the port is not a number from 1 to 65535") from None
+    scheme = parts.scheme.lower()
+    host = parts.hostname if ":" not in parts.hostname else f"[{parts.hostname}]"
+    return f"{scheme}://{host}" if port in (None, DEFAULT_PORTS[scheme]) else f"{scheme}://{host}:{port}"
+
+
+def _trusted_host(entry: str) -> str:
+    """A host name (``*.example.com`` for its subdomains), an IPv4 address or a bracketed IPv6 one; no port."""
+    host = entry.lower()
+    if host.startswith("[") and host.endswith("]"):
+        try:
+            return f"[{ipaddress.IPv6Address(host[1:-1]).compressed}]"
+        except ValueError:
+            pass
+    elif _HOST_NAME.fullmatch(host):
+        return host
+    raise ValueError(
+        f"{entry!r} is not a host name: give names only, no scheme or port (api.example.com, *.example.com, [::1])"
+    )
+
+
+def _proxy_address(entry: str) -> str:
+    """An IP address or network (``10.0.0.0/8``): a proxy whose ``X-Forwarded-For`` is believed."""
+    try:
+        return str(ipaddress.ip_network(entry, strict=False) if "/" in entry else ipaddress.ip_address(entry))
+    except ValueError:
+        raise ValueError(
+            f"{entry!r} is not an IP address or network (10.0.0.5, 10.0.0.0/8); "
+            "list the proxies: with * any client could choose the address the log shows"
+        ) from None
 
 
 def load_settings(**overrides: object) -> Settings:
