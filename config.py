@@ -89,6 +89,9 @@ class Settings(BaseSettings):
     login_max_failures: Positive = 5
     login_lockout_seconds: Positive = 900
 
+    # The body limit of POST /notes/import (every other route keeps 1 MiB), and of what a zip unpacks to.
+    import_max_bytes: Positive = 20 * 1024 * 1024
+
     # Browsers and proxies (SPEC §15, docs/browsers-and-proxies.md); empty: off.
     cors_origins: CommaSeparated = ()
     trusted_hosts: CommaSeparated = ()

@@ -26,6 +26,7 @@ from mail.infra.template_renderer import TemplateEmailRenderer
 from mail.infra.thread_pool_handoff import ThreadPoolEmailHandoff
 from mail.infra.unit_of_work import SqlAlchemyMailUnitOfWork
 from note.application.note_service import NoteService
+from note.application.portability_service import PortabilityService
 from note.infra.unit_of_work import SqlAlchemyNoteUnitOfWork
 from user.application.access_service import AccessService
 from user.application.user_service import UserService
@@ -167,6 +168,8 @@ class Container(containers.DeclarativeContainer):
     mail_uow = providers.Factory(SqlAlchemyMailUnitOfWork, session_factory=session_factory)
     note_uow = providers.Factory(SqlAlchemyNoteUnitOfWork, session_factory=session_factory, ids=ids)
     note_service = providers.Factory(NoteService, uow=note_uow, clock=clock, ids=ids)
+    portability_service = providers.Factory(PortabilityService, uow=note_uow, clock=clock, ids=ids)
+    import_max_bytes = providers.Callable(lambda settings: settings.import_max_bytes, settings)
     user_service = providers.Factory(
         UserService,
         uow=user_uow,

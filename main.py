@@ -25,6 +25,7 @@ from middlewares.error_handlers import register_error_handlers
 from middlewares.http_protocol import MAX_HEAD_BYTES, HeaderCountLimitMiddleware, LoggedH11Protocol
 from middlewares.request_context import RequestContextMiddleware
 from middlewares.trusted_host import JsonTrustedHostMiddleware
+from note.interface.router import IMPORT_ROUTE
 from note.interface.router import router as note_router
 from observability.log import configure_logging
 from user.application.user_service import AdminBootstrap
@@ -85,7 +86,7 @@ def _add_middlewares(app: FastAPI, settings: Settings) -> None:
     Outside all of them, uvicorn's proxy-headers middleware (``FORWARDED_ALLOW_IPS``, see ``main``)
     has already set the client address the log shows.
     """
-    app.add_middleware(BodySizeLimitMiddleware)
+    app.add_middleware(BodySizeLimitMiddleware, route_limits={IMPORT_ROUTE: settings.import_max_bytes})
     app.add_middleware(HeaderCountLimitMiddleware)
     app.add_middleware(GZipMiddleware, minimum_size=GZIP_MINIMUM_BYTES)
     if settings.cors_origins:

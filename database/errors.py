@@ -9,6 +9,9 @@ MYSQL_LOCK_WAIT_TIMEOUT = 1205
 # A row the write refers to is gone: MySQL/MariaDB ER_NO_REFERENCED_ROW_2, SQLite SQLITE_CONSTRAINT_FOREIGNKEY.
 MYSQL_NO_REFERENCED_ROW = 1452
 SQLITE_CONSTRAINT_FOREIGNKEY = 787
+# A second row with the same key: MySQL/MariaDB ER_DUP_ENTRY; SQLite SQLITE_CONSTRAINT_PRIMARYKEY and _UNIQUE.
+MYSQL_DUPLICATE_ENTRY = 1062
+SQLITE_CONSTRAINT_DUPLICATES = frozenset({1555, 2067})
 
 
 def _mysql_code(error: DBAPIError) -> object:
@@ -29,3 +32,9 @@ def is_foreign_key_violation(error: DBAPIError) -> bool:
     if getattr(error.orig, "sqlite_errorcode", None) == SQLITE_CONSTRAINT_FOREIGNKEY:
         return True
     return _mysql_code(error) == MYSQL_NO_REFERENCED_ROW
+
+
+def is_duplicate_key(error: DBAPIError) -> bool:
+    if getattr(error.orig, "sqlite_errorcode", None) in SQLITE_CONSTRAINT_DUPLICATES:
+        return True
+    return _mysql_code(error) == MYSQL_DUPLICATE_ENTRY

@@ -24,7 +24,9 @@ from common.errors import (
     NotFound,
     PreconditionFailed,
     Throttled,
+    TooLarge,
     Unauthenticated,
+    UnsupportedMediaType,
 )
 from database.errors import is_write_conflict
 
@@ -36,6 +38,8 @@ STATUS_CODES: dict[type[AppError], int] = {
     NotFound: 404,
     Conflict: 409,
     PreconditionFailed: 412,
+    TooLarge: 413,
+    UnsupportedMediaType: 415,
     InvalidInput: 422,
     Throttled: 429,
     DependencyUnavailable: 503,
@@ -58,7 +62,8 @@ def app_error_response(error: AppError) -> JSONResponse:
         headers["Retry-After"] = str(error.retry_after)
     if isinstance(error, InvalidInput):
         # The same shape as FastAPI's own 422s, so clients parse one format.
-        body = {"detail": [{"type": "value_error", "loc": ["body"], "msg": error.message, "input": None}]}
+        location = ["body", *error.location]
+        body = {"detail": [{"type": "value_error", "loc": location, "msg": error.message, "input": None}]}
         return JSONResponse(body, status_code=status)
     return JSONResponse({"detail": error.message}, status_code=status, headers=headers)
 

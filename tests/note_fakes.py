@@ -5,18 +5,21 @@ against these and the SQLAlchemy versions, so they cannot drift apart.
 """
 
 import copy
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
+from datetime import datetime
 
 from common.pagination import Page, PageRequest
 from common.unit_of_work import WriteConflict
 from note.application.ports import NoteUnitOfWork
 from note.domain.note import Note
-from note.domain.repository import NoteRepository, TagRepository
+from note.domain.repository import NoteImportRepository, NoteRepository, TagRepository
 from note.domain.search import EVERY_NOTE, NoteSearch, searchable_text
 from note.domain.tag import Tag, by_name
 
 # A user's tags, as (user_id, name) pairs: they outlive their notes until removed.
 TagKeys = set[tuple[str, str]]
+# What imports brought in: (user_id, source id) -> note id.
+ImportKeys = dict[tuple[str, str], str]
 
 
 def _in_order(notes: Collection[Note], search: NoteSearch) -> list[Note]:
@@ -44,9 +47,29 @@ class FakeNoteRepository(NoteRepository):
         self._notes[note.id] = copy.deepcopy(note)
         self._tags.update((note.user_id, name) for name in note.tags)
 
+    def add_many(self, notes: Sequence[Note]) -> None:
+        for note in notes:
+            self.add(note)
+
     def get(self, note_id: str) -> Note | None:
         note = self._notes.get(note_id)
         return copy.deepcopy(note) if note else None
+
+    def owners(self, note_ids: Collection[str]) -> dict[str, str]:
+        return {note_id: self._notes[note_id].user_id for note_id in note_ids if note_id in self._notes}
+
+    def oldest_first(self, *, user_id: str, after: tuple[datetime, str] | None, limit: int) -> list[Note]:
+        mine = sorted(
+            (note for note in self._notes.values() if note.user_id == user_id), key=lambda n: (n.created_at, n.id)
+        )
+        later = [note for note in mine if after is None or (note.created_at, note.id) > after]
+        return copy.deepcopy(later[:limit])
+
+    def with_tag_for_update(self, *, user_id: str, tag_name: str, also_locking: Collection[str] = ()) -> list[Note]:
+        carrying = [note for note in self._notes.values() if note.user_id == user_id and tag_name in note.tags]
+        if carrying:
+            self._tags.update((user_id, name) for name in also_locking)
+        return copy.deepcopy(sorted(carrying, key=lambda note: note.id))
 
     def get_for_update(self, note_id: str) -> Note | None:
         return self.get(note_id)
@@ -86,6 +109,11 @@ class FakeTagRepository(TagRepository):
             Tag(name=name, note_count=self._note_count(user_id, name)) for owner, name in self._tags if owner == user_id
         )
 
+    def get(self, *, user_id: str, name: str) -> Tag | None:
+        if (user_id, name) not in self._tags:
+            return None
+        return Tag(name=name, note_count=self._note_count(user_id, name))
+
     def remove_unused(self, *, user_id: str, names: Collection[str]) -> None:
         for name in names:
             if self._note_count(user_id, name) == 0:
@@ -95,12 +123,26 @@ class FakeTagRepository(TagRepository):
         return sum(1 for note in self._notes.values() if note.user_id == user_id and name in note.tags)
 
 
+class FakeNoteImportRepository(NoteImportRepository):
+    def __init__(self, notes: dict[str, Note], imports: ImportKeys) -> None:
+        self._notes = notes
+        self._imports = imports
+
+    def already_imported(self, *, user_id: str, source_ids: Collection[str]) -> set[str]:
+        # An imported note that was deleted is forgotten, as ON DELETE CASCADE forgets it.
+        return {source_id for source_id in source_ids if self._imports.get((user_id, source_id)) in self._notes}
+
+    def remember(self, *, user_id: str, imported: Mapping[str, str]) -> None:
+        self._imports.update(((user_id, source_id), note_id) for source_id, note_id in imported.items())
+
+
 class FakeNoteUnitOfWork(NoteUnitOfWork):
     """Changes reach the shared state only on ``commit``; anything else is rolled back."""
 
     def __init__(self) -> None:
         self.notes_state: dict[str, Note] = {}
         self.tags_state: TagKeys = set()
+        self.imports_state: ImportKeys = {}
         self.commits = 0
 
     def __enter__(self) -> "FakeNoteUnitOfWork":
@@ -110,6 +152,7 @@ class FakeNoteUnitOfWork(NoteUnitOfWork):
     def commit(self) -> None:
         self.notes_state = copy.deepcopy(self._notes_work)
         self.tags_state = set(self._tags_work)
+        self.imports_state = dict(self._imports_work)
         self.commits += 1
 
     def rollback(self) -> None:
@@ -118,8 +161,10 @@ class FakeNoteUnitOfWork(NoteUnitOfWork):
     def _start_work(self) -> None:
         self._notes_work = copy.deepcopy(self.notes_state)
         self._tags_work = set(self.tags_state)
+        self._imports_work = dict(self.imports_state)
         self.notes = FakeNoteRepository(self._notes_work, self._tags_work)
         self.tags = FakeTagRepository(self._notes_work, self._tags_work)
+        self.imports = FakeNoteImportRepository(self._notes_work, self._imports_work)
 
 
 class ConflictingNoteUnitOfWork(FakeNoteUnitOfWork):

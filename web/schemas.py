@@ -1,7 +1,7 @@
 """Pieces of the HTTP schema that every app's interface layer shares."""
 
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import Depends, Query
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, WithJsonSchema
@@ -94,6 +94,7 @@ ERROR_DESCRIPTIONS = {
     409: "Conflict",
     412: "If-Match does not match the current ETag",
     413: "Request body over 1 MiB",
+    415: "A Content-Type this operation does not take",
     429: "Too many failed attempts; see Retry-After",
     503: "A dependency (the database) is unavailable",
 }
@@ -154,3 +155,21 @@ async def page_request(
 
 
 Pagination = Annotated[PageRequest, Depends(page_request)]
+
+
+def inline_schema(model: type[BaseModel], *, mode: Literal["validation", "serialization"]) -> dict[str, Any]:
+    """The model's JSON schema with its ``$defs`` written in place, for an ``openapi_extra`` body or response
+    (FastAPI only lists the models of declared parameters and return types among the components)."""
+    schema = model.model_json_schema(mode=mode)
+    definitions = schema.pop("$defs", {})
+
+    def resolve(node: Any) -> Any:
+        if isinstance(node, dict):
+            if set(node) == {"$ref"} and node["$ref"].startswith("#/$defs/"):
+                return resolve(definitions[node["$ref"].removeprefix("#/$defs/")])
+            return {key: resolve(value) for key, value in node.items()}
+        if isinstance(node, list):
+            return [resolve(item) for item in node]
+        return node
+
+    return resolve(schema)

@@ -9,10 +9,10 @@ from common.ids import IdGenerator
 from common.pagination import Page, PageRequest
 from common.unit_of_work import retry_on_conflict
 from note.application.ports import NoteUnitOfWork
-from note.domain.errors import NoteNotFound, NoteVersionMismatch, NoteWriteConflict
+from note.domain.errors import NoteNotFound, NoteVersionMismatch, NoteWriteConflict, TagNotFound
 from note.domain.note import Note, check_content, check_title, parse_memo_date
 from note.domain.search import EVERY_NOTE, NoteSearch
-from note.domain.tag import Tag, normalize_tag_names
+from note.domain.tag import Tag, check_tag_name, normalize_tag_names
 
 logger = logging.getLogger(__name__)
 
@@ -130,6 +130,68 @@ class NoteService:
         """The caller's tags with note counts, by name in code-point order."""
         with self._uow as uow:
             return list(uow.tags.list_for_user(actor_id))
+
+    def rename_tag(self, *, actor_id: str, tag_name: str, new_name: str) -> Tag:
+        """Rename the caller's tag ``tag_name`` (trimmed like a stored name) to ``new_name``, in one transaction.
+
+        A tag of the new name already there merges with it: a note carrying both keeps one, at
+        the first place. Every note that changed gets a new version and ``updated_at``; a note
+        that only carried the new name is left alone. The renamed (or merged) tag with its count.
+        """
+        old, new = tag_name.strip(), check_tag_name(new_name)
+
+        def rename() -> Tag:
+            with self._uow as uow:
+                notes = self._carrying(uow, actor_id=actor_id, tag_name=old, also_locking=[new])
+                if new != old:
+                    now = self._clock.now()
+                    for note in notes:
+                        previous_version = note.version
+                        note.rename_tag(old, new, now=now)
+                        self._write_locked(uow, note, previous_version=previous_version)
+                    uow.tags.remove_unused(user_id=actor_id, names=[old])
+                tag = uow.tags.get(user_id=actor_id, name=new)
+                uow.commit()
+            assert tag is not None, "the notes carrying it are locked"
+            return tag
+
+        tag = retry_on_conflict(rename, exhausted=NoteWriteConflict)
+        logger.info("tag renamed", extra={"note_count": tag.note_count})
+        return tag
+
+    def delete_tag(self, *, actor_id: str, tag_name: str) -> None:
+        """Take the tag off every note of the caller's that carries it (each gets a new version); the notes stay."""
+        name = tag_name.strip()
+
+        def delete() -> None:
+            with self._uow as uow:
+                notes = self._carrying(uow, actor_id=actor_id, tag_name=name)
+                now = self._clock.now()
+                for note in notes:
+                    previous_version = note.version
+                    note.remove_tag(name, now=now)
+                    self._write_locked(uow, note, previous_version=previous_version)
+                uow.tags.remove_unused(user_id=actor_id, names=[name])
+                uow.commit()
+
+        retry_on_conflict(delete, exhausted=NoteWriteConflict)
+        logger.info("tag deleted")
+
+    @staticmethod
+    def _carrying(
+        uow: NoteUnitOfWork, *, actor_id: str, tag_name: str, also_locking: Collection[str] = ()
+    ) -> list[Note]:
+        """The caller's notes carrying the tag, locked; a tag no note carries does not exist."""
+        notes = uow.notes.with_tag_for_update(user_id=actor_id, tag_name=tag_name, also_locking=also_locking)
+        if not notes:
+            raise TagNotFound()
+        return notes
+
+    @staticmethod
+    def _write_locked(uow: NoteUnitOfWork, note: Note, *, previous_version: int) -> None:
+        # The note is locked: its version cannot have moved since it was read.
+        if not uow.notes.update(note, expected_version=previous_version):
+            raise NoteWriteConflict()
 
     @staticmethod
     def _owned(note: Note | None, actor_id: str) -> Note:

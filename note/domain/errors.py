@@ -1,6 +1,6 @@
 """Errors of the note app, each a subclass of the shared hierarchy."""
 
-from common.errors import Conflict, InvalidInput, NotFound, PreconditionFailed
+from common.errors import Conflict, InvalidInput, NotFound, PreconditionFailed, TooLarge
 
 
 class InvalidNoteInput(InvalidInput):
@@ -29,3 +29,15 @@ class NoteOwnerGone(Conflict):
     """The account the note was written for was deleted meanwhile; the retry answers 401."""
 
     message = "A row this write refers to was deleted meanwhile; try again"
+
+
+class TagNotFound(NotFound):
+    """The caller has no tag of that name (another user's tags are as absent)."""
+
+    message = "Tag not found"
+
+
+class ImportTooLarge(TooLarge):
+    """An import past its limits: too many notes, or an archive that unpacks too far."""
+
+    message = "The import is too large"

@@ -66,3 +66,17 @@ class TagRow(Base):
     user_id: Mapped[str] = mapped_column(ulid(), ForeignKey("users.id", ondelete="CASCADE"))
     # Compared byte for byte: Study, study and stüdy are three tags.
     name: Mapped[str] = mapped_column(exact_string(32))
+
+
+note_imports = Table(
+    "note_imports",
+    Base.metadata,
+    # What the caller's imports already brought in, by the id the file gave (a digest of it: any
+    # string, any length, compared exactly), so importing the same file again creates nothing new.
+    Column("user_id", ulid(), ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("source_digest", exact_string(64), primary_key=True),
+    # Deleting the imported note forgets the import: importing the file again brings the note back.
+    Column("note_id", ulid(), ForeignKey("notes.id", ondelete="CASCADE"), nullable=False),
+    Index("ix_note_imports_note_id", "note_id"),
+    **MYSQL_TABLE_OPTIONS,
+)

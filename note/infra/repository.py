@@ -12,9 +12,12 @@ with ties by id in the same direction.
 """
 
 import functools
+import hashlib
 from collections import defaultdict
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
+from itertools import islice
 from typing import Any
 
 from sqlalchemy import (
@@ -24,11 +27,13 @@ from sqlalchemy import (
     Row,
     Select,
     UnaryExpression,
+    and_,
     bindparam,
     delete,
     exists,
     func,
     insert,
+    or_,
     select,
     update,
 )
@@ -39,10 +44,10 @@ from common.ids import IdGenerator
 from common.pagination import Page, PageRequest
 from database.functions import json_array_agg
 from note.domain.note import Note
-from note.domain.repository import NoteRepository, TagRepository
+from note.domain.repository import NoteImportRepository, NoteRepository, TagRepository
 from note.domain.search import EVERY_NOTE, NoteSearch, NoteSort, searchable_text
 from note.domain.tag import Tag, by_name
-from note.infra.db_models import NoteRow, TagRow, note_tags
+from note.infra.db_models import NoteRow, TagRow, note_imports, note_tags
 from note.infra.mappers import note_from_row, note_row_values, note_tag_links, note_values, tag_from_row, tag_names
 
 # Core statements on the tables, not ORM entities: reads map rows straight to
@@ -184,6 +189,21 @@ def _escape_like(term: str) -> str:
     return term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
+OLDEST_FIRST = (notes.c.created_at, notes.c.id)
+FIRST_OLDEST = select(*NOTE_COLUMNS, TAG_LIST).where(MINE).order_by(*OLDEST_FIRST).limit(bindparam("limit"))
+# The keyset: strictly after (created_at, id), spelled so both databases use the (user_id, created_at, id) index.
+NEXT_OLDEST = FIRST_OLDEST.where(
+    or_(
+        notes.c.created_at > bindparam("after_created_at"),
+        and_(notes.c.created_at == bindparam("after_created_at"), notes.c.id > bindparam("after_id")),
+    )
+)
+# Rows per INSERT statement of a batched write (an executemany each).
+INSERT_BATCH = 500
+# Ids per IN (...) list.
+LOOKUP_BATCH = 1000
+
+
 class SqlAlchemyNoteRepository(NoteRepository):
     def __init__(self, session: Session, ids: IdGenerator) -> None:
         self._session = session
@@ -194,9 +214,81 @@ class SqlAlchemyNoteRepository(NoteRepository):
         if note.tags:
             self._link(note, self._lock_tags(user_id=note.user_id, names=note.tags))
 
+    def add_many(self, notes_to_add: Sequence[Note]) -> None:
+        for batch in _batches(notes_to_add, INSERT_BATCH):
+            self._session.execute(insert(notes), [note_row_values(note) for note in batch])
+            names_by_user: dict[str, set[str]] = defaultdict(set)
+            for note in batch:
+                names_by_user[note.user_id].update(note.tags)
+            links: list[dict[str, Any]] = []
+            for user_id, names in names_by_user.items():
+                if names:
+                    tag_ids = self._lock_tags(user_id=user_id, names=names)
+                    links += [
+                        link for note in batch if note.user_id == user_id for link in note_tag_links(note, tag_ids)
+                    ]
+            if links:
+                self._session.execute(insert(note_tags), links)
+
     def get(self, note_id: str) -> Note | None:
         row = self._session.execute(NOTE_BY_ID, {"note_id": note_id}).first()
         return None if row is None else note_from_row(row, tag_names(row.tag_list))
+
+    def owners(self, note_ids: Collection[str]) -> dict[str, str]:
+        found: dict[str, str] = {}
+        for batch in _batches(sorted(note_ids), LOOKUP_BATCH):
+            rows = self._session.execute(select(notes.c.id, notes.c.user_id).where(notes.c.id.in_(batch)))
+            found.update(dict(rows.all()))  # (id, user_id) rows
+        return found
+
+    def oldest_first(self, *, user_id: str, after: tuple[datetime, str] | None, limit: int) -> list[Note]:
+        if after is None:
+            rows = self._session.execute(FIRST_OLDEST, {"user_id": user_id, "limit": limit})
+        else:
+            parameters = {"user_id": user_id, "limit": limit, "after_created_at": after[0], "after_id": after[1]}
+            rows = self._session.execute(NEXT_OLDEST, parameters)
+        return [note_from_row(row, tag_names(row.tag_list)) for row in rows]
+
+    def with_tag_for_update(self, *, user_id: str, tag_name: str, also_locking: Collection[str] = ()) -> list[Note]:
+        if _padded(tag_name):
+            return []
+        carrying = self._session.execute(
+            select(note_tags.c.note_id)
+            .join(tags, tags.c.id == note_tags.c.tag_id)
+            .where(tags.c.user_id == user_id, tags.c.name == tag_name)
+        )
+        note_ids = set(carrying.scalars())
+        if not note_ids:
+            return []
+        rows = self._lock_notes(note_ids)
+        tag_names_by_note = self._tag_names([row.id for row in rows])
+        self._lock_tags(user_id=user_id, names={tag_name, *also_locking, *_flat(tag_names_by_note.values())})
+        # A note that took the tag after the first read and before the tag was locked: lock it too.
+        # Rare, and out of order, so it may deadlock; the database then aborts one side, which retries.
+        late = set(self._carrying_locked(user_id=user_id, tag_name=tag_name)) - note_ids
+        if late:
+            rows += self._lock_notes(late)
+            tag_names_by_note = self._tag_names([row.id for row in rows])
+            self._lock_tags(user_id=user_id, names=set(_flat(tag_names_by_note.values())))
+        return [note_from_row(row, tag_names_by_note[row.id]) for row in rows]
+
+    def _lock_notes(self, note_ids: Collection[str]) -> list[Row[Any]]:
+        """Lock the notes by primary key, in id order (one order for every writer of several notes)."""
+        rows: list[Row[Any]] = []
+        for batch in _batches(sorted(note_ids), LOOKUP_BATCH):
+            locking = select(notes).where(notes.c.id.in_(batch)).order_by(notes.c.id).with_for_update()
+            rows += self._session.execute(locking).all()
+        return rows
+
+    def _carrying_locked(self, *, user_id: str, tag_name: str) -> list[str]:
+        """The ids of the notes carrying the tag, by a locking read: the latest committed links."""
+        carrying = self._session.execute(
+            select(note_tags.c.note_id)
+            .join(tags, tags.c.id == note_tags.c.tag_id)
+            .where(tags.c.user_id == user_id, tags.c.name == tag_name)
+            .with_for_update(read=True)
+        )
+        return list(carrying.scalars())
 
     def get_for_update(self, note_id: str) -> Note | None:
         row = self._session.execute(select(*NOTE_COLUMNS).where(notes.c.id == note_id).with_for_update()).first()
@@ -315,6 +407,17 @@ class SqlAlchemyTagRepository(TagRepository):
     def __init__(self, session: Session) -> None:
         self._session = session
 
+    def get(self, *, user_id: str, name: str) -> Tag | None:
+        if _padded(name):
+            return None
+        row = self._session.execute(
+            select(tags.c.name, func.count(note_tags.c.note_id))
+            .outerjoin(note_tags, note_tags.c.tag_id == tags.c.id)
+            .where(tags.c.user_id == user_id, tags.c.name == name)
+            .group_by(tags.c.id, tags.c.name)
+        ).first()
+        return None if row is None else tag_from_row(row[0], row[1])
+
     def list_for_user(self, user_id: str) -> Sequence[Tag]:
         rows = self._session.execute(
             select(tags.c.name, func.count(note_tags.c.note_id))
@@ -341,6 +444,47 @@ class SqlAlchemyTagRepository(TagRepository):
             )
             .execution_options(synchronize_session=False)
         )
+
+
+class SqlAlchemyNoteImportRepository(NoteImportRepository):
+    """Source ids are kept as SHA-256 digests: any string the file gave, of any length, compared exactly."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def already_imported(self, *, user_id: str, source_ids: Collection[str]) -> set[str]:
+        by_digest = {_digest(source_id): source_id for source_id in source_ids}
+        found: set[str] = set()
+        for batch in _batches(sorted(by_digest), LOOKUP_BATCH):
+            rows = self._session.execute(
+                select(note_imports.c.source_digest).where(
+                    note_imports.c.user_id == user_id, note_imports.c.source_digest.in_(batch)
+                )
+            )
+            found.update(by_digest[digest] for digest in rows.scalars())
+        return found
+
+    def remember(self, *, user_id: str, imported: Mapping[str, str]) -> None:
+        rows = [
+            {"user_id": user_id, "source_digest": _digest(source_id), "note_id": note_id}
+            for source_id, note_id in imported.items()
+        ]
+        for batch in _batches(rows, INSERT_BATCH):
+            self._session.execute(insert(note_imports), list(batch))
+
+
+def _batches(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
+    iterator = iter(items)
+    while batch := list(islice(iterator, size)):
+        yield batch
+
+
+def _digest(source_id: str) -> str:
+    return hashlib.sha256(source_id.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _flat(lists: Collection[list[str]]) -> list[str]:
+    return [name for names in lists for name in names]
 
 
 def _padded(name: str) -> bool:

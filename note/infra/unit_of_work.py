@@ -4,11 +4,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from common.ids import IdGenerator
-from database.errors import is_foreign_key_violation
+from common.unit_of_work import WriteConflict
+from database.errors import is_duplicate_key, is_foreign_key_violation
 from database.unit_of_work import SqlAlchemyUnitOfWork
 from note.application.ports import NoteUnitOfWork
 from note.domain.errors import NoteOwnerGone
-from note.infra.repository import SqlAlchemyNoteRepository, SqlAlchemyTagRepository
+from note.infra.repository import SqlAlchemyNoteImportRepository, SqlAlchemyNoteRepository, SqlAlchemyTagRepository
 
 
 class SqlAlchemyNoteUnitOfWork(SqlAlchemyUnitOfWork, NoteUnitOfWork):
@@ -19,6 +20,7 @@ class SqlAlchemyNoteUnitOfWork(SqlAlchemyUnitOfWork, NoteUnitOfWork):
     def _bind(self, session: Session) -> None:
         self.notes = SqlAlchemyNoteRepository(session, self._ids)
         self.tags = SqlAlchemyTagRepository(session)
+        self.imports = SqlAlchemyNoteImportRepository(session)
 
     def __exit__(
         self,
@@ -27,6 +29,10 @@ class SqlAlchemyNoteUnitOfWork(SqlAlchemyUnitOfWork, NoteUnitOfWork):
         tb: TracebackType | None,
     ) -> None:
         super().__exit__(exc_type, exc, tb)  # rolls back, closes the session, raises WriteConflict
+        if isinstance(exc, IntegrityError) and is_duplicate_key(exc):
+            # Only ids that came from outside can collide (an import of the same file running at once):
+            # running the use case again sees the other's notes and skips them.
+            raise WriteConflict() from exc
         if isinstance(exc, IntegrityError) and is_foreign_key_violation(exc):
             # The note's user (its only parent that can vanish) was deleted by a transaction that committed first.
             raise NoteOwnerGone() from exc

@@ -18,6 +18,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import AfterValidator, Field
 
 from note.application.note_service import NoteService
+from note.application.portability_service import PortabilityService
 from note.domain.errors import InvalidNoteInput
 from note.domain.note import parse_memo_date
 from note.domain.search import (
@@ -34,6 +35,8 @@ from web.injection import Provided
 from web.schemas import pydantic_rule
 
 NoteServiceDep = Annotated[NoteService, Depends(Provided["note_service"])]
+PortabilityServiceDep = Annotated[PortabilityService, Depends(Provided["portability_service"])]
+ImportMaxBytes = Annotated[int, Depends(Provided["import_max_bytes"])]
 
 
 def _date_bound(name: str) -> AfterValidator:

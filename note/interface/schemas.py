@@ -1,10 +1,12 @@
 """Request and response models of the note and tag routes."""
 
-from typing import Annotated, Self
+from datetime import UTC, datetime
+from typing import Annotated, Literal, Self
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 
 from common.pagination import Page
+from note.application.commands import ImportOutcome, NoteToImport
 from note.domain.note import (
     CONTENT_MAX_LENGTH,
     CONTENT_MIN_LENGTH,
@@ -181,3 +183,109 @@ class TagListResponse(ResponseModel):
     @classmethod
     def from_domain(cls, tags: list[Tag]) -> Self:
         return cls(tags=[TagResponse.from_domain(tag) for tag in tags])
+
+
+class TagRename(BaseModel):
+    """The tag's new name; a tag of that name already there merges with it."""
+
+    name: TagName
+
+
+def _in_utc(value: datetime) -> datetime:
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("must be a moment of the years 1 to 9999 in UTC") from None
+
+
+ImportedTimestamp = Annotated[
+    AwareDatetime,
+    AfterValidator(_in_utc),
+    Field(description="ISO 8601 with an offset; kept as given", examples=["2026-11-27T09:30:00.123456+00:00"]),
+]
+
+
+class ImportedNote(BaseModel):
+    """One note of an export, checked like ``POST /notes``. Other keys (``user_id``) are ignored.
+
+    Strict, so a value is taken only in the type the schema states (no ``0`` for a timestamp).
+    """
+
+    model_config = ConfigDict(strict=True)
+
+    id: UnicodeText | None = Field(
+        default=None,
+        description="Kept when it is a ULID nobody uses; the caller's own (or already imported) id skips the note",
+    )
+    title: Title
+    content: Content
+    memo_date: MemoDate
+    tags: TagNames | None = Field(default=None, description="In the note's order; none when omitted or null")
+    created_at: ImportedTimestamp | None = Field(default=None, description="Now when omitted")
+    updated_at: ImportedTimestamp | None = Field(default=None, description="created_at when omitted")
+
+    def to_command(self, location: tuple[str | int, ...]) -> NoteToImport:
+        return NoteToImport(
+            location=location,
+            source_id=self.id,
+            title=self.title,
+            content=self.content,
+            memo_date=self.memo_date,
+            tags=self.tags or [],
+            created_at=self.created_at,
+            updated_at=self.updated_at,
+        )
+
+
+class NoteImport(BaseModel):
+    """A JSON export (``GET /notes/export``) as it was written, or any file of the same shape."""
+
+    model_config = ConfigDict(strict=True)
+
+    format: Literal["til-notes"] | None = None
+    # Not Literal[1]: in Python, True == 1, and a boolean is no version.
+    version: Annotated[int, Field(strict=True, ge=1, le=1)] | None = None
+    notes: list[ImportedNote] = Field(description="At most 100 000 notes")
+
+    def to_commands(self) -> list[NoteToImport]:
+        return [note.to_command(("notes", index)) for index, note in enumerate(self.notes)]
+
+
+class ImportResponse(ResponseModel):
+    created: int = Field(description="Notes written")
+    skipped: int = Field(description="Notes the caller already had (by id), or already imported")
+
+    @classmethod
+    def from_domain(cls, outcome: ImportOutcome) -> Self:
+        return cls(created=outcome.created, skipped=outcome.skipped)
+
+
+class ExportedNote(ResponseModel):
+    id: str
+    title: str
+    content: str
+    memo_date: str = Field(description="YYYYMMDD", examples=["20261127"])
+    tags: list[str]
+    created_at: UtcTimestamp
+    updated_at: UtcTimestamp
+
+    @classmethod
+    def from_domain(cls, note: Note) -> Self:
+        return cls(
+            id=note.id,
+            title=note.title,
+            content=note.content,
+            memo_date=format_memo_date(note.memo_date),
+            tags=list(note.tags),
+            created_at=note.created_at,
+            updated_at=note.updated_at,
+        )
+
+
+class NoteExport(ResponseModel):
+    """What ``GET /notes/export?format=json`` streams (for the OpenAPI document: it is written piece by piece)."""
+
+    format: Literal["til-notes"]
+    version: Literal[1]
+    exported_at: UtcTimestamp
+    notes: list[ExportedNote] = Field(description="Oldest created first")

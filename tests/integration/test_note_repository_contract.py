@@ -481,3 +481,100 @@ def test_refreshing_the_search_text_of_unchanged_notes_changes_no_answer(store: 
 
     assert searched(store, user, "kept tag") == {note.id}
     assert load(store, note.id) == note
+
+
+# Export, import and tag changes (SPEC §12).
+
+
+def test_add_many_reads_back_every_note_with_its_tags_in_order(store: Store) -> None:
+    user = store.new_user()
+    notes = [make_note(user, created_at=T0 + timedelta(seconds=n), tags=["b", f"n{n % 3}", "a"]) for n in range(7)]
+
+    with store.uow() as uow:
+        uow.notes.add_many(notes)
+        uow.commit()
+
+    assert [load(store, note.id) for note in notes] == notes
+    assert [(tag.name, tag.note_count) for tag in tags_of(store, user)] == [
+        ("a", 7),
+        ("b", 7),
+        ("n0", 3),
+        ("n1", 2),
+        ("n2", 2),
+    ]
+
+
+def test_owners_names_the_user_of_each_existing_id(store: Store) -> None:
+    alice, bob = store.new_user(), store.new_user()
+    hers, his = make_note(alice), make_note(bob)
+    add(store, hers)
+    add(store, his)
+
+    with store.uow() as uow:
+        assert uow.notes.owners({hers.id, his.id, "01J0000000000000000ABSENT00"}) == {hers.id: alice, his.id: bob}
+
+
+def test_oldest_first_pages_by_keyset_through_ties(store: Store) -> None:
+    user, other = store.new_user(), store.new_user()
+    notes = [make_note(user, created_at=T0 + timedelta(seconds=n // 2)) for n in range(7)]
+    for note in [*notes, make_note(other)]:
+        add(store, note)
+    expected = sorted(notes, key=lambda note: (note.created_at, note.id))
+
+    pages: list[list[Note]] = []
+    after = None
+    with store.uow() as uow:
+        while page := uow.notes.oldest_first(user_id=user, after=after, limit=3):
+            pages.append(page)
+            after = (page[-1].created_at, page[-1].id)
+
+    assert [len(page) for page in pages] == [3, 3, 1]
+    assert [note for page in pages for note in page] == expected
+
+
+def test_with_tag_for_update_gives_the_users_notes_carrying_it_by_id(store: Store) -> None:
+    alice, bob = store.new_user(), store.new_user()
+    carrying = [make_note(alice, tags=["x", "study"]) for _ in range(3)]
+    for note in [*carrying, make_note(alice, tags=["Study"]), make_note(bob, tags=["study"])]:
+        add(store, note)
+
+    with store.uow() as uow:
+        locked = uow.notes.with_tag_for_update(user_id=alice, tag_name="study", also_locking=["new name"])
+        assert uow.notes.with_tag_for_update(user_id=alice, tag_name="absent") == []
+        assert uow.notes.with_tag_for_update(user_id=alice, tag_name="study ") == []
+
+    assert locked == sorted(carrying, key=lambda note: note.id)
+
+
+def test_a_tag_is_got_by_its_exact_name_with_its_count(store: Store) -> None:
+    alice, bob = store.new_user(), store.new_user()
+    add(store, make_note(alice, tags=["study"]))
+    add(store, make_note(alice, tags=["study", "Study"]))
+    add(store, make_note(bob, tags=["study"]))
+
+    with store.uow() as uow:
+        assert uow.tags.get(user_id=alice, name="study") == Tag(name="study", note_count=2)
+        assert uow.tags.get(user_id=alice, name="Study") == Tag(name="Study", note_count=1)
+        assert uow.tags.get(user_id=alice, name="stüdy") is None
+        assert uow.tags.get(user_id=alice, name="study ") is None
+
+
+def test_imports_are_remembered_per_user_and_forgotten_with_their_note(store: Store) -> None:
+    alice, bob = store.new_user(), store.new_user()
+    kept, deleted = make_note(alice), make_note(alice)
+    add(store, kept)
+    add(store, deleted)
+    long_id = "not a ulid: " + "가" * 300
+    with store.uow() as uow:
+        uow.imports.remember(user_id=alice, imported={"old-1": kept.id, long_id: kept.id, "old-2": deleted.id})
+        uow.commit()
+    with store.uow() as uow:
+        uow.notes.delete(deleted)
+        uow.commit()
+
+    with store.uow() as uow:
+        assert uow.imports.already_imported(user_id=alice, source_ids={"old-1", long_id, "old-2", "OLD-1"}) == {
+            "old-1",
+            long_id,
+        }
+        assert uow.imports.already_imported(user_id=bob, source_ids={"old-1"}) == set()
