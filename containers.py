@@ -15,6 +15,8 @@ from config import InvalidConfiguration, Settings, load_settings
 from database.engine import build_engine, build_session_factory
 from database.health import SqlAlchemyDatabaseProbe
 from note.application.note_service import NoteService
+from note.application.share_service import ShareService
+from note.infra.share_token_cipher import AesGcmShareTokenCipher
 from note.infra.unit_of_work import SqlAlchemyNoteUnitOfWork
 from user.application.email_outbox_service import EmailOutboxService
 from user.application.ports import QueuedEmail
@@ -95,6 +97,9 @@ class Container(containers.DeclarativeContainer):
         max_failures=settings.provided.login_max_failures,
         lockout=providers.Factory(timedelta, seconds=settings.provided.login_lockout_seconds),
     )
+    share_token_cipher = providers.Singleton(AesGcmShareTokenCipher, secret=settings.provided.secret_key)
+    # Where share links (and email links) point: PUBLIC_URL, never with a trailing slash.
+    public_url = providers.Callable(lambda settings: settings.public_url, settings)
     database_probe = providers.Singleton(SqlAlchemyDatabaseProbe, engine)
     broker_probe = providers.Selector(
         providers.Callable(_broker_mode, settings),
@@ -148,8 +153,11 @@ class Container(containers.DeclarativeContainer):
 
     # Per use: a fresh unit of work (and so a fresh session) every time.
     user_uow = providers.Factory(SqlAlchemyUserUnitOfWork, session_factory=session_factory)
-    note_uow = providers.Factory(SqlAlchemyNoteUnitOfWork, session_factory=session_factory, ids=ids)
+    note_uow = providers.Factory(
+        SqlAlchemyNoteUnitOfWork, session_factory=session_factory, ids=ids, share_cipher=share_token_cipher
+    )
     note_service = providers.Factory(NoteService, uow=note_uow, clock=clock, ids=ids)
+    share_service = providers.Factory(ShareService, uow=note_uow, clock=clock)
     user_service = providers.Factory(
         UserService,
         uow=user_uow,

@@ -6,11 +6,13 @@ against these and the SQLAlchemy versions, so they cannot drift apart.
 
 import copy
 from collections.abc import Callable, Collection, Sequence
+from datetime import datetime
 
 from common.pagination import Page, PageRequest
 from note.application.ports import NoteUnitOfWork, WriteConflict
 from note.domain.note import Note
-from note.domain.repository import NoteRepository, TagRepository
+from note.domain.repository import NoteRepository, ShareRepository, TagRepository
+from note.domain.share import Share, SharedNote
 from note.domain.tag import Tag, by_name
 
 # A user's tags, as (user_id, name) pairs: they outlive their notes until removed.
@@ -78,12 +80,58 @@ class FakeTagRepository(TagRepository):
         return sum(1 for note in self._notes.values() if note.user_id == user_id and name in note.tags)
 
 
+class FakeShareRepository(ShareRepository):
+    """Shares by note id. ``authors`` stands in for the users table: a note whose user has no
+    name there belongs to a deleted account, whose notes (and so shares) are gone."""
+
+    def __init__(self, shares: dict[str, Share], notes: dict[str, Note], authors: dict[str, str]) -> None:
+        self._shares = shares
+        self._notes = notes
+        self._authors = authors
+
+    def replace(self, share: Share) -> None:
+        self._shares[share.note_id] = share
+
+    def get_for_note(self, note_id: str) -> Share | None:
+        return self._live().get(note_id)
+
+    def delete_for_note(self, note_id: str) -> None:
+        self._shares.pop(note_id, None)
+
+    def find_shared(self, *, token_hash: str, now: datetime) -> SharedNote | None:
+        for share in self._live().values():
+            if share.token_hash == token_hash and share.is_active(now):
+                note = self._notes[share.note_id]
+                return SharedNote(
+                    title=note.title,
+                    content=note.content,
+                    memo_date=note.memo_date,
+                    tags=list(note.tags),
+                    author=self._authors[note.user_id],
+                    updated_at=note.updated_at,
+                )
+        return None
+
+    def _live(self) -> dict[str, Share]:
+        """Shares whose note and account still exist (the database cascades; here they are skipped)."""
+        return {
+            note_id: share
+            for note_id, share in self._shares.items()
+            if note_id in self._notes and self._notes[note_id].user_id in self._authors
+        }
+
+
 class FakeNoteUnitOfWork(NoteUnitOfWork):
-    """Changes reach the shared state only on ``commit``; anything else is rolled back."""
+    """Changes reach the shared state only on ``commit``; anything else is rolled back.
+
+    ``authors`` (user id to name) is the fake's users table, which the shares read.
+    """
 
     def __init__(self) -> None:
         self.notes_state: dict[str, Note] = {}
         self.tags_state: TagKeys = set()
+        self.shares_state: dict[str, Share] = {}
+        self.authors: dict[str, str] = {}
         self.commits = 0
 
     def __enter__(self) -> "FakeNoteUnitOfWork":
@@ -93,6 +141,7 @@ class FakeNoteUnitOfWork(NoteUnitOfWork):
     def commit(self) -> None:
         self.notes_state = copy.deepcopy(self._notes_work)
         self.tags_state = set(self._tags_work)
+        self.shares_state = dict(self._shares_work)
         self.commits += 1
 
     def rollback(self) -> None:
@@ -101,8 +150,10 @@ class FakeNoteUnitOfWork(NoteUnitOfWork):
     def _start_work(self) -> None:
         self._notes_work = copy.deepcopy(self.notes_state)
         self._tags_work = set(self.tags_state)
+        self._shares_work = dict(self.shares_state)
         self.notes = FakeNoteRepository(self._notes_work, self._tags_work)
         self.tags = FakeTagRepository(self._notes_work, self._tags_work)
+        self.shares = FakeShareRepository(self._shares_work, self._notes_work, self.authors)
 
 
 class ConflictingNoteUnitOfWork(FakeNoteUnitOfWork):

@@ -1,7 +1,7 @@
 """What the note service needs from the outside world, as abstract ports."""
 
 from common.unit_of_work import UnitOfWork
-from note.domain.repository import NoteRepository, TagRepository
+from note.domain.repository import NoteRepository, ShareRepository, TagRepository
 
 
 class NoteUnitOfWork(UnitOfWork):
@@ -10,6 +10,7 @@ class NoteUnitOfWork(UnitOfWork):
 
     notes: NoteRepository
     tags: TagRepository
+    shares: ShareRepository
 
 
 class WriteConflict(Exception):

@@ -29,3 +29,16 @@ class NoteOwnerGone(Conflict):
     """The account the note was written for was deleted meanwhile; the retry answers 401."""
 
     message = "A row this write refers to was deleted meanwhile; try again"
+
+
+class ShareNotFound(NotFound):
+    """The owner's note has no active link (never shared, removed, or expired)."""
+
+    message = "This note is not shared"
+
+
+class SharedNoteNotFound(NotFound):
+    """What ``GET /shared/{token}`` answers for every kind of absence, so none can be told apart:
+    an unknown, replaced, removed or expired link, or a deleted note or account."""
+
+    message = "Shared note not found"

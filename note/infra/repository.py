@@ -4,13 +4,35 @@ A page of notes loads in ONE statement whatever its size: the page's note
 rows, each with its tags aggregated into a JSON array by a correlated
 subquery, and the total count as an uncorrelated one. Only a page past the
 end needs a second statement, for the count. One note is one statement too.
+
+A shared note is read in ONE statement through the unique index on its link's
+token hash: the share, its note with the note's tags, and the author's name.
+Every kind of absence (no such hash, a link past its expiry, a note or account
+gone with its share) is that same statement finding no row.
 """
 
 from collections import defaultdict
 from collections.abc import Collection, Sequence
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import CursorResult, Insert, Row, Select, bindparam, delete, exists, func, insert, select, update
+from sqlalchemy import (
+    CursorResult,
+    Insert,
+    Row,
+    Select,
+    String,
+    bindparam,
+    column,
+    delete,
+    exists,
+    func,
+    insert,
+    or_,
+    select,
+    table,
+    update,
+)
 from sqlalchemy.dialects import mysql, sqlite
 from sqlalchemy.orm import Session
 
@@ -18,15 +40,28 @@ from common.ids import IdGenerator
 from common.pagination import Page, PageRequest
 from database.functions import json_array_agg
 from note.domain.note import Note
-from note.domain.repository import NoteRepository, TagRepository
+from note.domain.repository import NoteRepository, ShareRepository, TagRepository
+from note.domain.share import Share, SharedNote
 from note.domain.tag import Tag, by_name
-from note.infra.db_models import NoteRow, TagRow, note_tags
-from note.infra.mappers import note_from_row, note_row_values, note_tag_links, note_values, tag_from_row, tag_names
+from note.infra.db_models import NoteRow, NoteShareRow, TagRow, note_tags
+from note.infra.mappers import (
+    note_from_row,
+    note_row_values,
+    note_tag_links,
+    note_values,
+    share_from_row,
+    share_row_values,
+    shared_note_from_row,
+    tag_from_row,
+    tag_names,
+)
+from note.infra.share_token_cipher import AesGcmShareTokenCipher
 
 # Core statements on the tables, not ORM entities: reads map rows straight to
 # domain entities, with no identity map to fill and to empty again.
 notes = NoteRow.__table__
 tags = TagRow.__table__
+shares = NoteShareRow.__table__
 NEWEST_FIRST = (notes.c.created_at.desc(), notes.c.id.desc())
 
 
@@ -231,3 +266,57 @@ UPSERT_TAGS_SQLITE = sqlite.insert(tags).on_conflict_do_nothing(index_elements=[
 _insert_tags = mysql.insert(tags)
 # A no-op update, for its exclusive lock on the existing row.
 UPSERT_TAGS_MYSQL = _insert_tags.on_duplicate_key_update(name=_insert_tags.inserted.name)
+
+
+# The user app's table by name only (the note app never imports the user app): the author's name.
+users = table("users", column("id", String), column("name", String))
+
+
+def _active_at_now() -> Any:
+    return or_(shares.c.expires_at.is_(None), shares.c.expires_at > bindparam("now"))
+
+
+# Built once (parameters: token_hash, now).
+SHARED_NOTE = (
+    select(
+        notes.c.title,
+        notes.c.content,
+        notes.c.memo_date,
+        notes.c.updated_at,
+        users.c.name.label("author"),
+        shares.c.sealed_token,
+        TAG_LIST,
+    )
+    .select_from(shares.join(notes, notes.c.id == shares.c.note_id).join(users, users.c.id == notes.c.user_id))
+    .where(shares.c.token_hash == bindparam("token_hash"), _active_at_now())
+)
+SHARE_OF_NOTE = select(shares).where(shares.c.note_id == bindparam("note_id"))
+DELETE_SHARE_OF_NOTE = delete(shares).where(shares.c.note_id == bindparam("note_id"))
+
+
+class SqlAlchemyShareRepository(ShareRepository):
+    def __init__(self, session: Session, cipher: AesGcmShareTokenCipher) -> None:
+        self._session = session
+        self._cipher = cipher
+
+    def replace(self, share: Share) -> None:
+        self.delete_for_note(share.note_id)
+        sealed = self._cipher.seal(share.token, token_hash=share.token_hash)
+        self._session.execute(insert(shares).values(share_row_values(share, sealed_token=sealed)))
+
+    def get_for_note(self, note_id: str) -> Share | None:
+        row = self._session.execute(SHARE_OF_NOTE, {"note_id": note_id}).first()
+        if row is None:
+            return None
+        token = self._cipher.open(row.sealed_token, token_hash=row.token_hash)
+        return None if token is None else share_from_row(row, token=token)
+
+    def delete_for_note(self, note_id: str) -> None:
+        self._session.execute(DELETE_SHARE_OF_NOTE, {"note_id": note_id})
+
+    def find_shared(self, *, token_hash: str, now: datetime) -> SharedNote | None:
+        row = self._session.execute(SHARED_NOTE, {"token_hash": token_hash, "now": now}).first()
+        # A token sealed under another key: its link went with the secret it was made under.
+        if row is None or self._cipher.open(row.sealed_token, token_hash=token_hash) is None:
+            return None
+        return shared_note_from_row(row)
