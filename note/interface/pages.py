@@ -34,7 +34,6 @@ ALLOWED_TAGS = frozenset(
 )
 ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "img": {"src", "alt", "title"}, "ol": {"start"}}
 
-_markdown = MarkdownIt("commonmark", {"html": False})
 _templates = Environment(
     loader=FileSystemLoader(Path(__file__).parent / "templates"),
     autoescape=True,
@@ -43,13 +42,21 @@ _templates = Environment(
 )
 
 
+def is_allowed_url(url: str) -> bool:
+    """An absolute ``http``, ``https`` or ``mailto`` URL. Relative ones are refused too: on a page
+    at ``/shared/...`` they would point into the API, and ``//other.host`` to anywhere."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    return scheme in URL_SCHEMES and (bool(parts.netloc) or scheme == "mailto")
+
+
 def _absolute_url_only(tag: str, attribute: str, value: str) -> str | None:
-    """Drop a URL attribute unless it is an absolute URL of an allowed scheme (nh3 checks the
-    schemes of absolute URLs; relative ones, ``//other.host`` among them, it would let through)."""
-    if attribute not in URL_ATTRIBUTES:
-        return value
-    parts = urlsplit(value)
-    return value if parts.scheme.lower() in URL_SCHEMES and (parts.netloc or parts.scheme == "mailto") else None
+    return value if attribute not in URL_ATTRIBUTES or is_allowed_url(value) else None
+
+
+# A link or image with any other URL stays Markdown text; nh3 checks again, whatever the parser did.
+_markdown = MarkdownIt("commonmark", {"html": False})
+_markdown.validateLink = is_allowed_url  # type: ignore[method-assign]
 
 
 _cleaner = nh3.Cleaner(
