@@ -158,6 +158,14 @@ SHARED_HEADERS = {**SHARED_PAGE_HEADERS, "Cache-Control": "no-store", "Vary": "A
 SHARED_HEADERS_DOC = {
     name: {"description": f"Always `{value}`", "required": True, "schema": {"type": "string", "const": value}}
     for name, value in SHARED_HEADERS.items()
+    if name != "Vary"
+} | {
+    # Other middleware (compression, CORS) may add their own names to the list.
+    "Vary": {
+        "description": "Names `Accept`",
+        "required": True,
+        "schema": {"type": "string", "pattern": "(^|[ ,])Accept($|[ ,])"},
+    }
 }
 
 
