@@ -136,14 +136,7 @@ class NoteService:
 
     @staticmethod
     def _retrying(write: Callable[[], T]) -> T:
-        """Run ``write`` (one whole unit of work) again when the database aborted it
-        to break a deadlock; every attempt starts afresh, re-reading and re-checking."""
-        for attempt in range(1, WRITE_ATTEMPTS + 1):
-            try:
-                return write()
-            except WriteConflict:
-                logger.warning("note write aborted by a concurrent one", extra={"attempt": attempt})
-        raise NoteWriteConflict()
+        return retrying(write)
 
     @staticmethod
     def _owned(note: Note | None, actor_id: str) -> Note:
@@ -156,3 +149,14 @@ class NoteService:
     def _check_version(note: Note, if_match: Collection[int] | None) -> None:
         if if_match is not None and note.version not in if_match:
             raise NoteVersionMismatch()
+
+
+def retrying(write: Callable[[], T]) -> T:
+    """Run ``write`` (one whole unit of work) again when the database aborted it
+    to break a deadlock; every attempt starts afresh, re-reading and re-checking."""
+    for attempt in range(1, WRITE_ATTEMPTS + 1):
+        try:
+            return write()
+        except WriteConflict:
+            logger.warning("note write aborted by a concurrent one", extra={"attempt": attempt})
+    raise NoteWriteConflict()

@@ -7,6 +7,7 @@ the note through it. Another user's note is as absent as a missing one.
 import logging
 
 from common.clock import Clock
+from note.application.note_service import retrying
 from note.application.ports import NoteUnitOfWork
 from note.domain.errors import NoteNotFound, SharedNoteNotFound, ShareNotFound
 from note.domain.note import Note
@@ -24,18 +25,24 @@ class ShareService:
         """A new link for the caller's note, replacing its earlier one.
 
         The note is locked while its link is replaced, so of two concurrent
-        calls the later one's link is the one that works.
+        calls the later one's link is the one that works. A write the database
+        aborted to break a deadlock runs again, as the note writes do.
         """
         check_expires_in_days(expires_in_days)
-        with self._uow as uow:
-            _owned(uow.notes.get_for_update(note_id), actor_id)
-            share = Share.create(
-                note_id=note_id, token=new_share_token(), now=self._clock.now(), expires_in_days=expires_in_days
-            )
-            uow.shares.replace(share)
-            uow.commit()
+
+        def share() -> Share:
+            with self._uow as uow:
+                _owned(uow.notes.get_for_update(note_id), actor_id)
+                link = Share.create(
+                    note_id=note_id, token=new_share_token(), now=self._clock.now(), expires_in_days=expires_in_days
+                )
+                uow.shares.replace(link)
+                uow.commit()
+            return link
+
+        link = retrying(share)
         logger.info("note shared", extra={"note_id": note_id})
-        return share
+        return link
 
     def get_share(self, *, actor_id: str, note_id: str) -> Share:
         """The caller's note's working link; an expired one counts as none."""
@@ -48,13 +55,17 @@ class ShareService:
 
     def unshare_note(self, *, actor_id: str, note_id: str) -> None:
         """Remove the link of the caller's note: from now on it shows nothing."""
-        with self._uow as uow:
-            _owned(uow.notes.get_for_update(note_id), actor_id)
-            share = uow.shares.get_for_note(note_id)
-            if share is None or not share.is_active(self._clock.now()):
-                raise ShareNotFound()
-            uow.shares.delete_for_note(note_id)
-            uow.commit()
+
+        def unshare() -> None:
+            with self._uow as uow:
+                _owned(uow.notes.get_for_update(note_id), actor_id)
+                share = uow.shares.get_for_note(note_id)
+                if share is None or not share.is_active(self._clock.now()):
+                    raise ShareNotFound()
+                uow.shares.delete_for_note(note_id)
+                uow.commit()
+
+        retrying(unshare)
         logger.info("note unshared", extra={"note_id": note_id})
 
     def read_shared_note(self, *, token: str) -> SharedNote:

@@ -172,7 +172,7 @@ SHARED_HEADERS_DOC = {
 @router.put(
     "/notes/{note_id}/share",
     tags=SHARING,
-    responses={**AUTHENTICATED, **error_responses(404, 413)},
+    responses={**AUTHENTICATED, **error_responses(404, 409, 413)},
     summary="Make a public link to the note; a new link replaces the earlier one, which stops working",
 )
 @inject
@@ -204,7 +204,7 @@ def get_share(*, note_id: str, actor: CurrentUser, service: ShareServiceDep, pub
     "/notes/{note_id}/share",
     status_code=status.HTTP_204_NO_CONTENT,
     tags=SHARING,
-    responses={**AUTHENTICATED, **error_responses(404)},
+    responses={**AUTHENTICATED, **error_responses(404, 409)},
     summary="Remove the note's public link: it stops working (404 when it is not shared)",
 )
 @inject

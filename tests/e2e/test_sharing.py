@@ -454,11 +454,12 @@ def test_no_log_line_of_the_service_carries_a_share_token(client: TestClient, ow
     shared_json(client, link["token"])
     client.get(f"/shared/{link['token']}")
     assert_gone(client, link["token"] + "x")
+    assert client.post(f"/shared/{link['token']}").status_code == 405
 
     log_audit.flush()
     service_lines = log_audit.lines()[already:]
     request_lines = [line for line in service_lines if '"event":"request"' in line]
-    assert len(request_lines) == 5, service_lines
+    assert len(request_lines) == 6, service_lines
     assert all('"path":"/shared/{token}"' in line for line in request_lines), request_lines
     assert not [line for line in service_lines if link["token"] in line]
 

@@ -4,12 +4,13 @@ from datetime import timedelta
 
 import pytest
 
+from note.application.note_service import WRITE_ATTEMPTS
 from note.application.share_service import ShareService
-from note.domain.errors import InvalidNoteInput, NoteNotFound, SharedNoteNotFound, ShareNotFound
+from note.domain.errors import InvalidNoteInput, NoteNotFound, NoteWriteConflict, SharedNoteNotFound, ShareNotFound
 from note.domain.note import Note
 from note.domain.share import SHARE_TOKEN_BYTES, share_token_hash
 from tests.fakes import FakeClock
-from tests.note_fakes import FakeNoteUnitOfWork
+from tests.note_fakes import ConflictingNoteUnitOfWork, FakeNoteUnitOfWork
 
 ALICE = "01J000000000000000000ALICE"
 BOB = "01J00000000000000000000BOB"
@@ -133,3 +134,21 @@ def test_every_absence_is_the_same_error(service: ShareService, note: Note, uow:
         errors.append(raised.value.message)
 
     assert len(set(errors)) == 1
+
+
+def test_a_write_aborted_by_a_deadlock_runs_again(note: Note, clock: FakeClock) -> None:
+    uow = ConflictingNoteUnitOfWork(conflicts=0)
+    uow.authors[ALICE] = "Alice"
+    with uow:
+        uow.notes.add(note)
+        uow.commit()
+    service = ShareService(uow=uow, clock=clock)
+
+    uow.conflicts_left = WRITE_ATTEMPTS - 1
+    share = service.share_note(actor_id=ALICE, note_id=note.id, expires_in_days=None)
+    assert service.read_shared_note(token=share.token).title == note.title
+
+    uow.conflicts_left = WRITE_ATTEMPTS
+    with pytest.raises(NoteWriteConflict):
+        service.unshare_note(actor_id=ALICE, note_id=note.id)
+    assert service.get_share(actor_id=ALICE, note_id=note.id) == share
