@@ -2,7 +2,7 @@
 
 from typing import Annotated, Self
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 from common.pagination import Page
 from common.schemas import (
@@ -174,14 +174,25 @@ class TagListResponse(ResponseModel):
         return cls(tags=[TagResponse.from_domain(tag) for tag in tags])
 
 
+def _json_integer(value: object) -> object:
+    """A JSON integer, which JSON Schema says ``7.0`` is too; never a string or a boolean."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError("must be an integer")
+    if isinstance(value, float):
+        if not value.is_integer():
+            raise ValueError("must be an integer")
+        return int(value)
+    return value
+
+
 class ShareCreate(BaseModel):
     """The body of ``PUT /notes/{id}/share``; it may be left out (a link that never expires)."""
 
     model_config = ConfigDict(json_schema_extra={"examples": [{"expires_in_days": 7}, {"expires_in_days": None}]})
 
-    expires_in_days: Annotated[StrictInt, Field(ge=EXPIRES_IN_DAYS_MIN, le=EXPIRES_IN_DAYS_MAX)] | None = Field(
-        default=None, description="The link stops working this many days from now; null or omitted: never"
-    )
+    expires_in_days: (
+        Annotated[int, Field(ge=EXPIRES_IN_DAYS_MIN, le=EXPIRES_IN_DAYS_MAX), BeforeValidator(_json_integer)] | None
+    ) = Field(default=None, description="The link stops working this many days from now; null or omitted: never")
 
 
 class ShareResponse(ResponseModel):

@@ -161,8 +161,9 @@ def test_a_bad_expiry_is_422_and_changes_nothing(client: TestClient, owner: tupl
 
 def test_the_expiry_bounds_are_accepted(client: TestClient, owner: tuple) -> None:
     _, headers = owner
-    for days in (1, 365):
-        link = share(client, headers, create_note(client, headers)["id"], {"expires_in_days": days})
+    # 7.0 is an integer to JSON Schema (and so to the OpenAPI document's clients).
+    for given, days in ((1, 1), (365, 365), (7.0, 7)):
+        link = share(client, headers, create_note(client, headers)["id"], {"expires_in_days": given})
         delta = assert_utc_timestamp(link["expires_at"]) - assert_utc_timestamp(link["created_at"])
         assert delta == timedelta(days=days)
 
