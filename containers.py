@@ -7,34 +7,38 @@ from celery import Celery
 from dependency_injector import containers, providers
 from pydantic import SecretStr
 
+from common.async_probe import AsyncProbe
 from common.clock import SystemClock
-from common.messaging import KombuBrokerProbe, build_celery_app, celery_configuration
-from common.periodic import PeriodicThread
 from common.ulid_ids import UlidIdGenerator
 from config import InvalidConfiguration, Settings, load_settings
 from database.engine import build_engine, build_session_factory
 from database.health import SqlAlchemyDatabaseProbe
+from mail.application.outbox_service import OutboxService
+from mail.application.ports import QueuedEmail
+from mail.domain.outbox_email import DeliveryPolicy, EmailKind
+from mail.infra.celery_app import CeleryEmailPublisher, build_celery_app, celery_configuration
+from mail.infra.kombu_broker_probe import KombuBrokerProbe
+from mail.infra.log_sender import LogEmailSender
+from mail.infra.periodic_thread import PeriodicThread
+from mail.infra.repository import SqlAlchemyOutbox
+from mail.infra.smtp_sender import DEADLINE_FACTOR, SmtpEmailSender
+from mail.infra.template_renderer import TemplateEmailRenderer
+from mail.infra.thread_pool_handoff import ThreadPoolEmailHandoff
+from mail.infra.unit_of_work import SqlAlchemyMailUnitOfWork
 from note.application.note_service import NoteService
 from note.application.share_service import ShareService
 from note.infra.share_token_cipher import AesGcmShareTokenCipher
 from note.infra.unit_of_work import SqlAlchemyNoteUnitOfWork
-from user.application.email_outbox_service import EmailOutboxService
-from user.application.ports import QueuedEmail
+from user.application.access_service import AccessService
 from user.application.user_service import UserService
 from user.domain.login_throttle import LoginThrottlePolicy
-from user.domain.outbox_email import DeliveryPolicy, EmailKind
 from user.infra.argon2_password_hasher import Argon2PasswordHasher
-from user.infra.celery_email_dispatcher import CeleryEmailDispatcher
 from user.infra.jose_token_issuer import JoseTokenIssuer
-from user.infra.log_email_sender import LogEmailSender
-from user.infra.smtp_email_sender import DEADLINE_FACTOR, SmtpEmailSender
-from user.infra.template_email_renderer import TemplateEmailRenderer
-from user.infra.thread_pool_email_dispatcher import ThreadPoolEmailDispatcher
 from user.infra.unit_of_work import SqlAlchemyUserUnitOfWork
 
 # What a Celery worker imports to find its tasks, and wires for their dependencies.
-WORKER_TASK_MODULES = ("user.infra.celery_tasks",)
-WORKER_WIRED_MODULES = ("user.infra.task_dependencies",)
+WORKER_TASK_MODULES = ("mail.infra.celery_tasks",)
+WORKER_WIRED_MODULES = ("mail.infra.task_dependencies",)
 MIN_EMAIL_LEASE_SECONDS = 60
 
 
@@ -57,20 +61,27 @@ def _email_lease(smtp_timeout_seconds: int) -> timedelta:
 
 
 def _relay_pass(container: "Container") -> Callable[[], int]:
-    """One relay pass, with a fresh service and unit of work."""
-    return lambda: container.email_outbox_service().relay()
+    """One periodic pass, each step with a fresh service and unit of work: relay the outbox
+    (forward what is due, prune what is old), then forget revocations of expired login tokens."""
+
+    def run() -> int:
+        done = container.outbox_service().relay_pass()
+        container.access_service().prune_revoked_tokens()
+        return done
+
+    return run
 
 
-def _dispatch(container: "Container") -> Callable[[QueuedEmail], object]:
-    """Publish (broker) or send (no broker) one email, with a fresh service and unit of work."""
-    return lambda email: container.email_outbox_service().dispatch(email)
+def _forward(container: "Container") -> Callable[[QueuedEmail], object]:
+    """Publish (broker) or deliver (no broker) one handed-off email, with a fresh service and unit of work."""
+    return lambda email: container.outbox_service().forward(email)
 
 
 class Container(containers.DeclarativeContainer):
     # Only the modules that hold Provide markers.
     wiring_config = containers.WiringConfiguration(
         modules=[
-            "common.operations",
+            "web.operations",
             "note.interface.dependencies",
             "note.interface.router",
             "user.interface.dependencies",
@@ -100,10 +111,13 @@ class Container(containers.DeclarativeContainer):
     share_token_cipher = providers.Singleton(AesGcmShareTokenCipher, secret=settings.provided.secret_key)
     # Where share links (and email links) point: PUBLIC_URL, never with a trailing slash.
     public_url = providers.Callable(lambda settings: settings.public_url, settings)
-    database_probe = providers.Singleton(SqlAlchemyDatabaseProbe, engine)
+    # GET /health awaits these: each runs its blocking probe on a thread of its own, never a request's.
+    database_probe = providers.Singleton(AsyncProbe, providers.Singleton(SqlAlchemyDatabaseProbe, engine))
     broker_probe = providers.Selector(
         providers.Callable(_broker_mode, settings),
-        celery=providers.Singleton(KombuBrokerProbe, settings.provided.celery_broker_url),
+        celery=providers.Singleton(
+            AsyncProbe, providers.Singleton(KombuBrokerProbe, settings.provided.celery_broker_url)
+        ),
         in_process=providers.Object(None),
     )
     email_policy = providers.Singleton(
@@ -141,18 +155,21 @@ class Container(containers.DeclarativeContainer):
         result_backend=settings.provided.celery_result_backend,
         include=WORKER_TASK_MODULES,
     )
-    email_dispatcher = providers.Selector(
+    email_publisher = providers.Selector(
         providers.Callable(_broker_mode, settings),
-        celery=providers.Singleton(CeleryEmailDispatcher, celery_app),
+        celery=providers.Singleton(CeleryEmailPublisher, celery_app),
         in_process=providers.Object(None),
     )
-    # What a signup hands its welcome email to: two threads of the web process's own,
-    # which publish it (broker) or send it (no broker), so that neither a slow SMTP
+    # What a use case hands its committed emails to: two threads of the web process's own,
+    # which publish them (broker) or deliver them (no broker), so that neither a slow SMTP
     # server nor a hanging broker ever holds the threads that serve requests.
-    email_handoff = providers.Singleton(ThreadPoolEmailDispatcher, deliver=providers.Callable(_dispatch, __self__))
+    email_handoff = providers.Singleton(ThreadPoolEmailHandoff, forward=providers.Callable(_forward, __self__))
+    # The mail app's Outbox on another unit of work's session: called with that session.
+    outbox = providers.Factory(SqlAlchemyOutbox, ids=ids, policy=email_policy)
 
     # Per use: a fresh unit of work (and so a fresh session) every time.
-    user_uow = providers.Factory(SqlAlchemyUserUnitOfWork, session_factory=session_factory)
+    user_uow = providers.Factory(SqlAlchemyUserUnitOfWork, session_factory=session_factory, outbox=outbox.provider)
+    mail_uow = providers.Factory(SqlAlchemyMailUnitOfWork, session_factory=session_factory)
     note_uow = providers.Factory(
         SqlAlchemyNoteUnitOfWork, session_factory=session_factory, ids=ids, share_cipher=share_token_cipher
     )
@@ -166,17 +183,19 @@ class Container(containers.DeclarativeContainer):
         clock=clock,
         ids=ids,
         throttle_policy=login_throttle_policy,
-        email_policy=email_policy,
+        emails=email_handoff,
     )
-    email_outbox_service = providers.Factory(
-        EmailOutboxService,
-        uow=user_uow,
+    access_service = providers.Factory(AccessService, uow=user_uow, tokens=token_issuer, clock=clock, ids=ids)
+    outbox_service = providers.Factory(
+        OutboxService,
+        uow=mail_uow,
         sender=email_sender,
         renderer=email_renderer,
-        dispatcher=email_dispatcher,
+        publisher=email_publisher,
         clock=clock,
         ids=ids,
         policy=email_policy,
+        retention=providers.Factory(timedelta, days=settings.provided.outbox_retention_days),
     )
     # The outbox relay: in the workers with a broker, in the web process without one.
     email_relay = providers.Factory(

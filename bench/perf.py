@@ -269,7 +269,7 @@ def tokens_for(users: list[SeededUser]) -> list[SeededUser]:
     issuer = JoseTokenIssuer(secret=JWT_SECRET, lifetime=timedelta(hours=10))
     now = datetime.now(UTC)
     for user in users:
-        user.token = issuer.issue(subject=user.id, version=0, now=now).token
+        user.token = issuer.issue(subject=user.id, version=0, token_id=f"bench-{user.id}", now=now).token
     return users
 
 
@@ -277,7 +277,7 @@ def tokens_for(users: list[SeededUser]) -> list[SeededUser]:
 # (a SELECT inside the caller lookup is the caller lookup's, not the route's that called it).
 PROFILE_BUCKETS = [
     ("token check (JWT decode)", "JoseTokenIssuer.decode"),
-    ("caller lookup (users SELECT, session)", "UserService.authenticate"),
+    ("caller lookup (users LEFT JOIN revoked_tokens, session)", "AccessService._login_token_caller"),
     ("unit of work end (session close, ROLLBACK)", "UnitOfWork.__exit__"),
     ("note query (one SELECT, session)", "note_service.py"),
     ("response model and JSON", "serialize_response"),

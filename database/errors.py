@@ -4,6 +4,8 @@ from sqlalchemy.exc import DBAPIError
 
 # MySQL/MariaDB: "Deadlock found when trying to get lock; try restarting transaction".
 MYSQL_DEADLOCK = 1213
+# MySQL/MariaDB: "Lock wait timeout exceeded; try restarting transaction".
+MYSQL_LOCK_WAIT_TIMEOUT = 1205
 # A row the write refers to is gone: MySQL/MariaDB ER_NO_REFERENCED_ROW_2, SQLite SQLITE_CONSTRAINT_FOREIGNKEY.
 MYSQL_NO_REFERENCED_ROW = 1452
 SQLITE_CONSTRAINT_FOREIGNKEY = 787
@@ -16,6 +18,11 @@ def _mysql_code(error: DBAPIError) -> object:
 
 def is_deadlock(error: DBAPIError) -> bool:
     return _mysql_code(error) == MYSQL_DEADLOCK
+
+
+def is_write_conflict(error: DBAPIError) -> bool:
+    """The database aborted the transaction for a concurrent one: not an outage, worth running again."""
+    return _mysql_code(error) in (MYSQL_DEADLOCK, MYSQL_LOCK_WAIT_TIMEOUT)
 
 
 def is_foreign_key_violation(error: DBAPIError) -> bool:

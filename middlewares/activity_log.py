@@ -1,7 +1,7 @@
 """Pure ASGI middleware: exactly one JSON line per HTTP request, and its metrics.
 
 It runs inside the request-context middleware, so the line carries the
-request id, and the user id that the auth dependency wrote into the shared
+request id, and the user id and kind of token (``auth``) that the auth dependency wrote into the shared
 context while the route ran. It never reads the body, the query string or
 any header.
 
@@ -16,9 +16,10 @@ import time
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from common.log import REQUEST_LOGGER
 from common.request_context import current_request_context
+from middlewares.http_protocol import PARSER_STATUS
 from middlewares.metrics import observe_request
+from observability.log import REQUEST_LOGGER
 
 logger = logging.getLogger(REQUEST_LOGGER)
 
@@ -46,6 +47,8 @@ class ActivityLogMiddleware:
         try:
             await self.app(scope, receive, send_and_watch)
         finally:
+            # The server cut a request the app was reading (a bad chunk) and answered it itself.
+            status = scope.get("state", {}).get(PARSER_STATUS, status)
             seconds = (answered or time.perf_counter()) - started
             observe_request(scope, status=status, seconds=seconds)
             client = scope.get("client")
@@ -55,6 +58,7 @@ class ActivityLogMiddleware:
                 extra={
                     "request_id": context.request_id,
                     "user_id": context.user_id,
+                    "auth": context.auth,
                     "method": scope["method"],
                     "path": request_path(scope),
                     "status": status,

@@ -11,7 +11,7 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
-from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException
 
@@ -26,6 +26,7 @@ from common.errors import (
     Throttled,
     Unauthenticated,
 )
+from database.errors import is_write_conflict
 
 logger = logging.getLogger(__name__)
 
@@ -68,6 +69,11 @@ async def _handle_app_error(_request: Request, error: Exception) -> JSONResponse
 
 
 async def _handle_database_down(_request: Request, error: Exception) -> JSONResponse:
+    if isinstance(error, DBAPIError) and is_write_conflict(error):
+        # A deadlock or lock-wait timeout that escaped every unit of work's retry: a concurrent
+        # write won, the database is up. A 409 the client may retry, never "unavailable".
+        logger.warning("write aborted by a concurrent one: %s", error.__class__.__name__)
+        return app_error_response(Conflict("The change could not be written because of concurrent changes; try again"))
     logger.error("database unavailable: %s", error.__class__.__name__)
     return app_error_response(DependencyUnavailable("Database unavailable"))
 

@@ -1,5 +1,6 @@
-"""Pure ASGI middleware: gives every request an id and a context, and turns
-an unhandled exception into a 500 JSON body that names the request."""
+"""Pure ASGI middleware: gives every request an id and a context, turns
+an unhandled exception into a 500 JSON body that names the request, and runs
+the context's ``after_response`` actions once the response is sent."""
 
 import logging
 import re
@@ -60,4 +61,16 @@ class RequestContextMiddleware:
                 }
             )
             await send({"type": "http.response.body", "body": body})
+        finally:
+            _run_after_response(context)
         reset_request_context(token)
+
+
+def _run_after_response(context: RequestContext) -> None:
+    """Like Starlette's BackgroundTasks: after the response, in the request's context (its log lines name it)."""
+    actions, context.after_response = context.after_response, []
+    for action in actions:
+        try:
+            action()
+        except Exception:
+            logger.exception("an after-response action failed")

@@ -36,12 +36,12 @@ from aiosmtpd.controller import Controller
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from mail.domain.outbox_email import OutboxEmail
+from mail.infra.db_models import OutboxEmailRow
+from mail.infra.mappers import outbox_email_from_row
 from main import PROJECT_ROOT
 from tests.net_proxy import TcpProxy, free_port, via_port  # noqa: F401 - via_port: re-exported for the Celery tests
 from tests.support import TEST_JWT_SECRET, service_missing
-from user.domain.outbox_email import OutboxEmail
-from user.infra.db_models import OutboxEmailRow
-from user.infra.mappers import outbox_email_from_row
 
 CELERY = str(Path(sys.executable).with_name("celery"))
 

@@ -45,6 +45,9 @@ SERVICE_VARIABLES = (
     "LOG_LEVEL",
     "DATA_DIR",
     "PUBLIC_URL",
+    "CORS_ORIGINS",
+    "TRUSTED_HOSTS",
+    "FORWARDED_ALLOW_IPS",  # uvicorn's CLI reads it too
 )
 STARTUP_SECONDS = 30.0
 PORT_ATTEMPTS = 3

@@ -23,7 +23,7 @@ from urllib.parse import quote, quote_plus
 
 import orjson
 
-from common.log import JsonFormatter
+from observability.log import JsonFormatter
 
 HASH_MARKERS = ("$argon2", "$2b$", "$2a$", "$pbkdf2")
 IN_PROCESS = "in-process"

@@ -9,7 +9,8 @@ from collections.abc import Callable, Collection, Sequence
 from datetime import datetime
 
 from common.pagination import Page, PageRequest
-from note.application.ports import NoteUnitOfWork, WriteConflict
+from common.unit_of_work import WriteConflict
+from note.application.ports import NoteUnitOfWork
 from note.domain.note import Note
 from note.domain.repository import NoteRepository, ShareRepository, TagRepository
 from note.domain.share import Share, SharedNote

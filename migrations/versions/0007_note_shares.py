@@ -1,7 +1,7 @@
 """note shares: one public link per note
 
 Revision ID: 0007
-Revises: 0003
+Revises: 0006
 Create Date: 2026-12-01
 """
 
@@ -12,7 +12,7 @@ from alembic import op
 from sqlalchemy.dialects import mysql
 
 revision: str = "0007"
-down_revision: str | None = "0003"
+down_revision: str | None = "0006"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -20,7 +20,7 @@ MYSQL = {"mysql_charset": "utf8mb4", "mysql_engine": "InnoDB"}
 
 
 def exact(length: int) -> sa.types.TypeEngine:
-    return sa.String(length).with_variant(mysql.VARCHAR(length, collation="utf8mb4_bin"), "mysql", "mariadb")
+    return sa.String(length).with_variant(mysql.VARCHAR(length, collation="utf8mb4_nopad_bin"), "mysql", "mariadb")
 
 
 def timestamp() -> sa.types.TypeEngine:

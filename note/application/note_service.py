@@ -1,24 +1,19 @@
 """The note app's use cases: one public method each, one unit of work each."""
 
 import logging
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Collection, Sequence
 from datetime import date
-from typing import TypeVar
 
 from common.clock import Clock
 from common.ids import IdGenerator
 from common.pagination import Page, PageRequest
-from note.application.ports import NoteUnitOfWork, WriteConflict
+from common.unit_of_work import retry_on_conflict
+from note.application.ports import NoteUnitOfWork
 from note.domain.errors import NoteNotFound, NoteVersionMismatch, NoteWriteConflict
 from note.domain.note import Note, check_content, check_title, parse_memo_date
 from note.domain.tag import Tag, normalize_tag_names
 
 logger = logging.getLogger(__name__)
-
-T = TypeVar("T")
-
-# A write the database aborted to break a deadlock is run again this many times in all.
-WRITE_ATTEMPTS = 3
 
 
 class NoteService:
@@ -53,7 +48,7 @@ class NoteService:
                 uow.commit()
             return note
 
-        self._retrying(create)
+        retry_on_conflict(create, exhausted=NoteWriteConflict)
         logger.info("note created", extra={"note_id": note.id})
         return note
 
@@ -102,7 +97,7 @@ class NoteService:
                 uow.commit()
             return note
 
-        return self._retrying(update)
+        return retry_on_conflict(update, exhausted=NoteWriteConflict)
 
     def delete_note(self, *, actor_id: str, note_id: str, if_match: Collection[int] | None = None) -> None:
         """Delete the note, and the tags no other note of the caller carries, in one transaction."""
@@ -115,7 +110,7 @@ class NoteService:
                 uow.tags.remove_unused(user_id=actor_id, names=note.tags)
                 uow.commit()
 
-        self._retrying(delete)
+        retry_on_conflict(delete, exhausted=NoteWriteConflict)
         logger.info("note deleted", extra={"note_id": note_id})
 
     def list_notes(self, *, actor_id: str, page: PageRequest) -> Page[Note]:
@@ -135,10 +130,6 @@ class NoteService:
             return list(uow.tags.list_for_user(actor_id))
 
     @staticmethod
-    def _retrying(write: Callable[[], T]) -> T:
-        return retrying(write)
-
-    @staticmethod
     def _owned(note: Note | None, actor_id: str) -> Note:
         """The note if it is the actor's; another user's note is as absent as a missing one."""
         if note is None or not note.belongs_to(actor_id):
@@ -149,14 +140,3 @@ class NoteService:
     def _check_version(note: Note, if_match: Collection[int] | None) -> None:
         if if_match is not None and note.version not in if_match:
             raise NoteVersionMismatch()
-
-
-def retrying(write: Callable[[], T]) -> T:
-    """Run ``write`` (one whole unit of work) again when the database aborted it
-    to break a deadlock; every attempt starts afresh, re-reading and re-checking."""
-    for attempt in range(1, WRITE_ATTEMPTS + 1):
-        try:
-            return write()
-        except WriteConflict:
-            logger.warning("note write aborted by a concurrent one", extra={"attempt": attempt})
-    raise NoteWriteConflict()

@@ -5,14 +5,9 @@ from note.domain.repository import NoteRepository, ShareRepository, TagRepositor
 
 
 class NoteUnitOfWork(UnitOfWork):
-    """Raises ``WriteConflict`` out of its ``with`` block when the database
-    aborted the transaction for a conflict with a concurrent one."""
+    """Raises ``WriteConflict`` (``common.unit_of_work``) out of its ``with`` block
+    when the database aborted the transaction for a conflict with a concurrent one."""
 
     notes: NoteRepository
     tags: TagRepository
     shares: ShareRepository
-
-
-class WriteConflict(Exception):
-    """The database rolled this unit of work back to break a deadlock with a
-    concurrent one; running the use case again may well succeed."""

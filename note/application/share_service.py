@@ -7,9 +7,9 @@ the note through it. Another user's note is as absent as a missing one.
 import logging
 
 from common.clock import Clock
-from note.application.note_service import retrying
+from common.unit_of_work import retry_on_conflict
 from note.application.ports import NoteUnitOfWork
-from note.domain.errors import NoteNotFound, SharedNoteNotFound, ShareNotFound
+from note.domain.errors import NoteNotFound, NoteWriteConflict, SharedNoteNotFound, ShareNotFound
 from note.domain.note import Note
 from note.domain.share import Share, SharedNote, check_expires_in_days, new_share_token, share_token_hash
 
@@ -40,7 +40,7 @@ class ShareService:
                 uow.commit()
             return link
 
-        link = retrying(share)
+        link = retry_on_conflict(share, exhausted=NoteWriteConflict)
         logger.info("note shared", extra={"note_id": note_id})
         return link
 
@@ -65,7 +65,7 @@ class ShareService:
                 uow.shares.delete_for_note(note_id)
                 uow.commit()
 
-        retrying(unshare)
+        retry_on_conflict(unshare, exhausted=NoteWriteConflict)
         logger.info("note unshared", extra={"note_id": note_id})
 
     def read_shared_note(self, *, token: str) -> SharedNote:

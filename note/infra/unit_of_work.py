@@ -1,12 +1,12 @@
 from types import TracebackType
 
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from common.ids import IdGenerator
-from database.errors import is_deadlock, is_foreign_key_violation
+from database.errors import is_foreign_key_violation
 from database.unit_of_work import SqlAlchemyUnitOfWork
-from note.application.ports import NoteUnitOfWork, WriteConflict
+from note.application.ports import NoteUnitOfWork
 from note.domain.errors import NoteOwnerGone
 from note.infra.repository import SqlAlchemyNoteRepository, SqlAlchemyShareRepository, SqlAlchemyTagRepository
 from note.infra.share_token_cipher import AesGcmShareTokenCipher
@@ -31,9 +31,7 @@ class SqlAlchemyNoteUnitOfWork(SqlAlchemyUnitOfWork, NoteUnitOfWork):
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        super().__exit__(exc_type, exc, tb)  # rolls back and closes the session
-        if isinstance(exc, OperationalError) and is_deadlock(exc):
-            raise WriteConflict() from exc
+        super().__exit__(exc_type, exc, tb)  # rolls back, closes the session, raises WriteConflict
         if isinstance(exc, IntegrityError) and is_foreign_key_violation(exc):
             # The note's user (its only parent that can vanish) was deleted by a transaction that committed first.
             raise NoteOwnerGone() from exc

@@ -13,9 +13,9 @@ from typing import Annotated
 
 from fastapi import Depends, Header
 
-from common.injection import Provided
 from note.application.note_service import NoteService
 from note.application.share_service import ShareService
+from web.injection import Provided
 
 NoteServiceDep = Annotated[NoteService, Depends(Provided["note_service"])]
 ShareServiceDep = Annotated[ShareService, Depends(Provided["share_service"])]

@@ -6,7 +6,6 @@ from dependency_injector.wiring import inject
 from fastapi import APIRouter, Path, Response, status
 from fastapi.responses import HTMLResponse, JSONResponse
 
-from common.schemas import Pagination, error_responses
 from note.interface.dependencies import IfMatch, NoteServiceDep, PublicUrl, ShareServiceDep, WantsJson, etag
 from note.interface.pages import SHARED_PAGE_HEADERS, shared_note_page
 from note.interface.schemas import (
@@ -20,6 +19,7 @@ from note.interface.schemas import (
     TagListResponse,
 )
 from user.interface.dependencies import CurrentUser
+from web.schemas import Pagination, error_responses
 
 router = APIRouter()
 

@@ -5,15 +5,6 @@ from typing import Annotated, Self
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 from common.pagination import Page
-from common.schemas import (
-    CONTROL,
-    SPACE,
-    ResponseModel,
-    UnicodeText,
-    UtcTimestamp,
-    not_blank_pattern,
-    pydantic_rule,
-)
 from note.domain.note import (
     CONTENT_MAX_LENGTH,
     CONTENT_MIN_LENGTH,
@@ -27,6 +18,16 @@ from note.domain.note import (
 )
 from note.domain.share import EXPIRES_IN_DAYS_MAX, EXPIRES_IN_DAYS_MIN, Share, SharedNote
 from note.domain.tag import MAX_TAGS_PER_NOTE, TAG_NAME_MAX_LENGTH, Tag, check_tag_name, normalize_tag_names
+from web.schemas import (
+    CONTROL,
+    SPACE,
+    UNICODE_ONLY,
+    ResponseModel,
+    UnicodeText,
+    UtcTimestamp,
+    not_blank_pattern,
+    pydantic_rule,
+)
 
 # YYYYMMDD naming a real day of the years 0001..9999 (what Python's date accepts), leap years included.
 _YEAR = "(?:[1-9][0-9]{3}|0[1-9][0-9]{2}|00[1-9][0-9]|000[1-9])"
@@ -41,7 +42,7 @@ _TAG_END = f"[^{CONTROL}{SPACE}/]"
 TAG_NAME_PATTERN = f"^[{SPACE}]*{_TAG_END}(?:{_TAG_CHARACTER}{{0,{TAG_NAME_MAX_LENGTH - 2}}}{_TAG_END})?[{SPACE}]*$"
 
 Title = Annotated[
-    UnicodeText,
+    str,
     Field(
         min_length=TITLE_MIN_LENGTH,
         max_length=TITLE_MAX_LENGTH,
@@ -49,10 +50,11 @@ Title = Annotated[
         description="Not blank, and no control characters",
         examples=["SQLAlchemy's select() in 2.0"],
     ),
+    UNICODE_ONLY,
     AfterValidator(pydantic_rule(check_title)),
 ]
 Content = Annotated[
-    UnicodeText,
+    str,
     Field(
         min_length=CONTENT_MIN_LENGTH,
         max_length=CONTENT_MAX_LENGTH,
@@ -60,6 +62,7 @@ Content = Annotated[
         description="Not blank, and no NUL; newlines and tabs are fine",
         examples=["select(User).where(...)"],
     ),
+    UNICODE_ONLY,
     AfterValidator(pydantic_rule(check_content)),
 ]
 MemoDate = Annotated[

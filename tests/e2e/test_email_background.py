@@ -9,9 +9,9 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
+from mail.domain.outbox_email import EmailStatus
 from tests.email_support import SmtpSink, outbox_row, smtp_sink, wait_until
 from tests.support import PASSWORD, app_client, unique_email
-from user.domain.outbox_email import EmailStatus
 
 SENDER = "welcome@til.test"
 

@@ -19,10 +19,13 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
-from common.messaging import build_celery_app
 from common.ulid_ids import UlidIdGenerator
 from containers import Container
 from database.engine import build_engine, build_session_factory
+from mail.domain.outbox_email import EmailKind, OutboxEmail
+from mail.infra.celery_app import build_celery_app
+from mail.infra.celery_tasks import DELIVER_EMAIL_TASK
+from mail.infra.unit_of_work import SqlAlchemyMailUnitOfWork
 from main import create_app
 from tests.email_support import (
     BrokerProxy,
@@ -37,9 +40,6 @@ from tests.email_support import (
     worker_env,
 )
 from tests.support import PASSWORD, make_settings, unique_email
-from user.domain.outbox_email import EmailKind, OutboxEmail
-from user.infra.celery_tasks import SEND_EMAIL_TASK
-from user.infra.unit_of_work import SqlAlchemyUserUnitOfWork
 
 pytestmark = [pytest.mark.rabbitmq, pytest.mark.mariadb]
 
@@ -193,7 +193,7 @@ def test_a_worker_killed_while_sending_does_not_lose_the_email_nor_send_it_twice
 
     # The same task delivered once more, now that the row is sent: nothing goes out.
     publisher = build_celery_app(broker_url=broker_url, result_backend=None)
-    publisher.send_task(SEND_EMAIL_TASK, args=[sent.id], task_id=claim)
+    publisher.send_task(DELIVER_EMAIL_TASK, args=[sent.id], task_id=claim)
     wait_until(
         lambda: second.logged("email not sent: already sent", outbox_id=sent.id, claim=claim),
         timeout=20,
@@ -223,7 +223,7 @@ def test_two_workers_and_two_relays_over_a_hundred_pending_emails_send_each_once
     relays = [container.email_relay() for container in containers]
     ids, now = UlidIdGenerator(), datetime.now(UTC)
     emails = [unique_email(f"pending-{n}") for n in range(100)]
-    with SqlAlchemyUserUnitOfWork(db) as uow:
+    with SqlAlchemyMailUnitOfWork(db) as uow:
         for email in emails:
             uow.outbox.add(
                 OutboxEmail(

@@ -20,6 +20,7 @@ import httpx
 import pytest
 
 from database.engine import build_engine, build_session_factory
+from mail.domain.outbox_email import OutboxEmail
 from tests.e2e.test_outages import (
     ANSWER_WITHIN_SECONDS,
     CLIENT_TIMEOUT_SECONDS,
@@ -33,7 +34,6 @@ from tests.email_support import celery_workers, outbox_rows, rabbitmq_vhost, smt
 from tests.live_server import live_server, main_py
 from tests.net_proxy import target_of, tcp_proxy
 from tests.support import PASSWORD, TEST_JWT_SECRET, unique_email
-from user.domain.outbox_email import OutboxEmail
 
 pytestmark = [pytest.mark.rabbitmq, pytest.mark.mariadb]
 

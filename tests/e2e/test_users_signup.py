@@ -181,6 +181,25 @@ def test_every_invalid_signup_is_422_json_and_writes_nothing(
 
 
 @pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("name", "A", "String should have at least 2 characters"),
+        ("name", "가" * 33, "String should have at most 32 characters"),
+        ("password", "x" * 7, "String should have at least 8 characters"),
+        ("password", "가" * 65, "String should have at most 64 characters"),
+    ],
+)
+def test_a_length_error_counts_characters_not_items(
+    client: TestClient, written_nothing: str, field: str, value: str, message: str
+) -> None:
+    response = client.post("/users", json={**VALID, "email": written_nothing, field: value})
+
+    assert response.status_code == 422
+    [error] = response.json()["detail"]
+    assert (error["loc"], error["msg"]) == (["body", field], message)
+
+
+@pytest.mark.parametrize(
     ("content", "content_type"),
     [
         (b'{"name": "Dexter", "email": ', "application/json"),

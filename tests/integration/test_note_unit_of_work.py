@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from common.ulid_ids import UlidIdGenerator
+from common.unit_of_work import WriteConflict
 from database.engine import build_engine, build_session_factory
-from note.application.ports import WriteConflict
 from note.domain.note import Note
 from note.infra.unit_of_work import SqlAlchemyNoteUnitOfWork
 from tests.note_support import SHARE_CIPHER, insert_user

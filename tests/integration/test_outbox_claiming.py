@@ -20,19 +20,21 @@ from sqlalchemy.orm import Session, sessionmaker
 from common.clock import SystemClock
 from common.ulid_ids import UlidIdGenerator
 from database.engine import build_engine, build_session_factory
-from tests.fakes import FakeEmailRenderer, FakeEmailSender, FakeUserUnitOfWork
-from user.application.email_outbox_service import EmailOutboxService
-from user.application.ports import UserUnitOfWork
-from user.domain.outbox_email import DeliveryPolicy, EmailKind, EmailStatus, OutboxEmail
-from user.infra.db_models import OutboxEmailRow
-from user.infra.unit_of_work import SqlAlchemyUserUnitOfWork
+from mail.application.outbox_service import OutboxService
+from mail.application.ports import MailUnitOfWork
+from mail.domain.outbox_email import DeliveryPolicy, EmailKind, EmailStatus, OutboxEmail
+from mail.infra.db_models import OutboxEmailRow
+from mail.infra.unit_of_work import SqlAlchemyMailUnitOfWork
+from tests.fakes import FakeEmailRenderer, FakeEmailSender, FakeMailUnitOfWork
 
 BACKENDS = ["fake", "sqlite", pytest.param("mariadb", marks=pytest.mark.mariadb)]
 DATABASES = ["sqlite", pytest.param("mariadb", marks=pytest.mark.mariadb)]
 LONG_AGO = datetime(1901, 1, 1, tzinfo=UTC)
+# Rows committed by the contract tests are due then: never in another test's relay.
+FAR_AHEAD = datetime(2999, 1, 1, tzinfo=UTC)
 POLICY = DeliveryPolicy(lease=timedelta(minutes=2), retry_base=timedelta(seconds=30), retry_max=timedelta(hours=1))
 
-NewUnitOfWork = Callable[[], UserUnitOfWork]
+NewUnitOfWork = Callable[[], MailUnitOfWork]
 
 
 @pytest.fixture(scope="module")
@@ -53,10 +55,10 @@ def factory_for(request: pytest.FixtureRequest, *, engines: dict[str, Engine], b
 @pytest.fixture(params=BACKENDS)
 def new_uow(request: pytest.FixtureRequest, engines: dict[str, Engine]) -> NewUnitOfWork:
     if request.param == "fake":
-        fake = FakeUserUnitOfWork()
+        fake = FakeMailUnitOfWork()
         return lambda: fake
     session_factory = factory_for(request, engines=engines, backend=request.param)
-    return lambda: SqlAlchemyUserUnitOfWork(session_factory=session_factory)
+    return lambda: SqlAlchemyMailUnitOfWork(session_factory=session_factory)
 
 
 @pytest.fixture(params=DATABASES)
@@ -143,13 +145,77 @@ def test_counting_pending_emails(new_uow: NewUnitOfWork) -> None:
         assert uow.outbox.count_pending() == before + 2
 
 
+def test_a_second_email_with_the_same_dedupe_key_is_not_added(new_uow: NewUnitOfWork) -> None:
+    key = f"digest:{uuid.uuid4().hex}:2026-W49"
+    first, second, unkeyed, also_unkeyed = (pending(due=FAR_AHEAD) for _ in range(4))
+    first.dedupe_key = second.dedupe_key = key
+    with new_uow() as uow:
+        assert uow.outbox.add(first) is True
+        assert uow.outbox.add(second) is False
+        assert uow.outbox.add(unkeyed) is True
+        assert uow.outbox.add(also_unkeyed) is True  # no key: never a duplicate
+        uow.commit()
+
+    with new_uow() as uow:
+        assert uow.outbox.get(first.id) == first
+        assert uow.outbox.get(second.id) is None
+        assert uow.outbox.get(unkeyed.id) is not None
+
+
+def test_a_failed_email_keeps_its_reason_and_is_neither_due_nor_pending(new_uow: NewUnitOfWork) -> None:
+    email = pending()
+    now = datetime.now(UTC)
+    with new_uow() as uow:
+        before = uow.outbox.count_pending()
+        uow.outbox.add(email)
+        email.start_attempt(claim="task-1", now=now, lease=POLICY.lease)
+        email.mark_failed(reason="recipient refused: 550 5.1.1 no such user")
+        uow.outbox.save(email)
+
+        again = uow.outbox.get(email.id)
+        assert again is not None
+        assert (again.status, again.last_error, again.claimed_by) == (
+            EmailStatus.FAILED,
+            "recipient refused: 550 5.1.1 no such user",
+            None,
+        )
+        assert email.id not in {e.id for e in uow.outbox.due_for_update(now=now + timedelta(days=1), limit=100)}
+        assert uow.outbox.count_pending() == before
+
+
+def test_only_sent_emails_older_than_the_cutoff_are_deleted_a_batch_at_a_time(new_uow: NewUnitOfWork) -> None:
+    cutoff = LONG_AGO + timedelta(days=1)
+    old_sent = [pending() for _ in range(3)]
+    for email in old_sent:
+        email.mark_sent(LONG_AGO)
+    recent_sent, still_pending, failed = (pending(due=FAR_AHEAD) for _ in range(3))
+    recent_sent.mark_sent(datetime.now(UTC))  # after the cutoff (and inside any retention)
+    failed.mark_failed(reason="550 refused")
+    with new_uow() as uow:
+        for email in (*old_sent, recent_sent, still_pending, failed):
+            uow.outbox.add(email)
+        uow.commit()
+
+    with new_uow() as uow:
+        assert uow.outbox.delete_sent_before(cutoff, limit=2) == 2
+        uow.commit()
+    with new_uow() as uow:
+        assert uow.outbox.delete_sent_before(cutoff, limit=2) == 1
+        assert uow.outbox.delete_sent_before(cutoff, limit=2) == 0
+        uow.commit()
+
+    with new_uow() as uow:
+        assert [uow.outbox.get(email.id) for email in old_sent] == [None, None, None]
+        assert all(uow.outbox.get(e.id) is not None for e in (recent_sent, still_pending, failed))
+
+
 # -- concurrency on real databases --------------------------------------------
 
 
 def test_two_relays_claim_disjoint_emails_without_waiting_for_each_other(database: sessionmaker[Session]) -> None:
     """MariaDB skips the rows another transaction locked; SQLite queues the second writer."""
     emails = [pending() for _ in range(6)]
-    with SqlAlchemyUserUnitOfWork(database) as uow:
+    with SqlAlchemyMailUnitOfWork(database) as uow:
         for email in emails:
             uow.outbox.add(email)
         uow.commit()
@@ -157,14 +223,14 @@ def test_two_relays_claim_disjoint_emails_without_waiting_for_each_other(databas
     taken_by_second: list[str] = []
 
     def second_relay() -> None:
-        with SqlAlchemyUserUnitOfWork(database) as uow:
+        with SqlAlchemyMailUnitOfWork(database) as uow:
             for email in uow.outbox.due_for_update(now=now, limit=3):
                 email.reserve(claim="second", now=now, lease=POLICY.lease)
                 uow.outbox.save(email)
                 taken_by_second.append(email.id)
             uow.commit()
 
-    with SqlAlchemyUserUnitOfWork(database) as uow:
+    with SqlAlchemyMailUnitOfWork(database) as uow:
         taken_by_first = []
         for email in uow.outbox.due_for_update(now=now, limit=3):
             email.reserve(claim="first", now=now, lease=POLICY.lease)
@@ -187,17 +253,17 @@ def test_two_relays_claim_disjoint_emails_without_waiting_for_each_other(databas
 
 def test_several_relays_at_once_send_each_email_exactly_once(database: sessionmaker[Session]) -> None:
     emails = [pending() for _ in range(30)]
-    with SqlAlchemyUserUnitOfWork(database) as uow:
+    with SqlAlchemyMailUnitOfWork(database) as uow:
         for email in emails:
             uow.outbox.add(email)
         uow.commit()
     sender = FakeEmailSender()
     relays = [
-        EmailOutboxService(
-            uow=SqlAlchemyUserUnitOfWork(database),
+        OutboxService(
+            uow=SqlAlchemyMailUnitOfWork(database),
             sender=sender,
             renderer=FakeEmailRenderer(),
-            dispatcher=None,
+            publisher=None,
             clock=SystemClock(),
             ids=UlidIdGenerator(),
             policy=POLICY,
@@ -206,7 +272,7 @@ def test_several_relays_at_once_send_each_email_exactly_once(database: sessionma
     ]
     mine = {email.recipient for email in emails}
 
-    def run(relay: EmailOutboxService) -> None:
+    def run(relay: OutboxService) -> None:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline and {e.recipient for e in sender.sent} < mine:
             relay.relay(limit=4)
@@ -215,5 +281,33 @@ def test_several_relays_at_once_send_each_email_exactly_once(database: sessionma
         list(pool.map(run, relays))
 
     assert Counter(e.recipient for e in sender.sent if e.recipient in mine) == dict.fromkeys(mine, 1)
-    with SqlAlchemyUserUnitOfWork(database) as uow:
+    with SqlAlchemyMailUnitOfWork(database) as uow:
         assert all((row := uow.outbox.get(email.id)) is not None and row.status is EmailStatus.SENT for email in emails)
+
+
+def test_the_relay_prunes_sent_emails_past_the_retention_in_batches(database: sessionmaker[Session]) -> None:
+    old = [pending() for _ in range(5)]
+    for email in old:
+        email.mark_sent(LONG_AGO)
+    fresh = pending(due=datetime.now(UTC) + timedelta(hours=1))
+    fresh.mark_sent(datetime.now(UTC) - timedelta(days=29))
+    with SqlAlchemyMailUnitOfWork(database) as uow:
+        for email in (*old, fresh):
+            uow.outbox.add(email)
+        uow.commit()
+    service = OutboxService(
+        uow=SqlAlchemyMailUnitOfWork(database),
+        sender=FakeEmailSender(),
+        renderer=FakeEmailRenderer(),
+        publisher=None,
+        clock=SystemClock(),
+        ids=UlidIdGenerator(),
+        policy=POLICY,
+        retention=timedelta(days=30),
+    )
+
+    assert service.prune(batch_size=2) == 5  # three batches: 2, 2, 1
+
+    with SqlAlchemyMailUnitOfWork(database) as uow:
+        assert [uow.outbox.get(email.id) for email in old] == [None] * 5
+        assert uow.outbox.get(fresh.id) == fresh

@@ -16,9 +16,10 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from mail.application.ports import OutgoingEmail
+from mail.domain.errors import EmailDeliveryFailed
+from mail.infra.smtp_sender import SmtpEmailSender
 from tests.email_support import SmtpSink, free_port, smtp_sink
-from user.application.ports import EmailDeliveryFailed, OutgoingEmail
-from user.infra.smtp_email_sender import SmtpEmailSender
 
 # Implicit TLS: aiosmtpd cannot tell that the whole session is encrypted and warns about AUTH without TLS.
 pytestmark = pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS:UserWarning")

@@ -13,7 +13,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from common.clock import SystemClock
 from common.ids import IdGenerator
-from tests.fakes import FakePasswordHasher, FakeTokenIssuer
+from mail.domain.outbox_email import DEFAULT_DELIVERY_POLICY
+from mail.infra.repository import SqlAlchemyOutbox
+from tests.fakes import FakeEmailHandoff, FakePasswordHasher, FakeTokenIssuer
 from user.application.user_service import UserService
 from user.domain.errors import EmailAlreadyRegistered, InvalidCredentials, WrongCurrentPassword
 from user.domain.login_throttle import LoginThrottlePolicy
@@ -33,13 +35,18 @@ class UniqueIds(IdGenerator):
 
 def make_service(session_factory: sessionmaker[Session]) -> UserService:
     clock = SystemClock()
+
+    def outbox_on(session: Session) -> SqlAlchemyOutbox:
+        return SqlAlchemyOutbox(session, ids=UniqueIds(), policy=DEFAULT_DELIVERY_POLICY)
+
     return UserService(
-        uow=SqlAlchemyUserUnitOfWork(session_factory=session_factory),
+        uow=SqlAlchemyUserUnitOfWork(session_factory=session_factory, outbox=outbox_on),
         hasher=FakePasswordHasher(),
         tokens=FakeTokenIssuer(clock),
         clock=clock,
         ids=UniqueIds(),
         throttle_policy=LoginThrottlePolicy(max_failures=100, lockout=timedelta(minutes=15)),
+        emails=FakeEmailHandoff(),
     )
 
 

@@ -12,9 +12,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import Engine
+from sqlalchemy.orm import Session
 
 from common.pagination import PageRequest
+from common.ulid_ids import UlidIdGenerator
 from database.engine import build_engine, build_session_factory
+from mail.domain.outbox_email import DEFAULT_DELIVERY_POLICY
+from mail.infra.repository import SqlAlchemyOutbox
 from tests.fakes import FakeUserUnitOfWork
 from user.application.ports import UserUnitOfWork
 from user.domain.errors import EmailAlreadyRegistered
@@ -47,7 +51,7 @@ def new_uow(request: pytest.FixtureRequest, engines: dict[str, Engine]) -> NewUn
     if url not in engines:
         engines[url] = build_engine(url)
     session_factory = build_session_factory(engines[url])
-    return lambda: SqlAlchemyUserUnitOfWork(session_factory=session_factory)
+    return lambda: SqlAlchemyUserUnitOfWork(session_factory=session_factory, outbox=outbox_on)
 
 
 def new_id() -> str:
@@ -309,3 +313,24 @@ def test_work_after_a_rollback_is_what_commit_keeps(new_uow: NewUnitOfWork) -> N
 
     assert load(new_uow, discarded.id) is None
     assert load(new_uow, kept.id) == kept
+
+
+def outbox_on(session: Session) -> SqlAlchemyOutbox:
+    return SqlAlchemyOutbox(session, ids=UlidIdGenerator(), policy=DEFAULT_DELIVERY_POLICY)
+
+
+def test_get_for_update_reads_what_get_reads_and_save_keeps_it(new_uow: NewUnitOfWork) -> None:
+    user = make_user()
+    add(new_uow, user)
+
+    with new_uow() as uow:
+        locked = uow.users.get_for_update(user.id)
+        assert locked == user
+        assert uow.users.get_for_update(new_id()) is None
+        assert locked is not None
+        locked.rename("Renamed", now=datetime.now(UTC))
+        uow.users.save(locked)
+        uow.users.save(locked)  # nothing changed since: a no-op
+        uow.commit()
+
+    assert load(new_uow, user.id) == locked

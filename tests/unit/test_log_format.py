@@ -1,12 +1,12 @@
-"""The JSON line format of ``common/log.py``, and the file uvicorn's ``--log-config`` reads."""
+"""The JSON line format of ``observability/log.py``, and the file uvicorn's ``--log-config`` reads."""
 
 import json
 import logging
 
 import orjson
 
-from common.log import LOG_CONFIG_FILE, REQUEST_LOGGER, JsonFormatter, RequestContextFilter, logging_config
 from common.request_context import RequestContext, bind_request_context, reset_request_context
+from observability.log import LOG_CONFIG_FILE, REQUEST_LOGGER, JsonFormatter, RequestContextFilter, logging_config
 
 
 def format_line(logger_name: str, message: str, **extra: object) -> dict:

@@ -1,14 +1,13 @@
 """The only code that turns user rows into entities and back."""
 
-import json
 from typing import Any
 
 from sqlalchemy import Row
 
 from user.domain.login_throttle import LoginThrottle
-from user.domain.outbox_email import EmailKind, EmailStatus, OutboxEmail
+from user.domain.personal_token import PersonalToken
 from user.domain.user import Role, User, email_key
-from user.infra.db_models import LoginThrottleRow, OutboxEmailRow, UserRow
+from user.infra.db_models import LoginThrottleRow, UserRow
 
 
 def user_from_row(row: UserRow | Row[Any]) -> User:
@@ -44,31 +43,27 @@ def throttle_from_row(row: LoginThrottleRow | Row[Any]) -> LoginThrottle:
     return LoginThrottle(email_key=row.email_key, failures=row.failures, locked_until=row.locked_until)
 
 
-def outbox_email_from_row(row: OutboxEmailRow) -> OutboxEmail:
-    return OutboxEmail(
-        id=row.id,
-        recipient=row.recipient,
-        kind=EmailKind(row.kind),
-        payload=json.loads(row.payload),
-        status=EmailStatus(row.status),
-        attempts=row.attempts,
-        next_attempt_at=row.next_attempt_at,
-        claimed_by=row.claimed_by,
-        sent_at=row.sent_at,
-        last_error=row.last_error,
-        created_at=row.created_at,
+def personal_token_from_row(row: Row[Any], *, prefix: str = "") -> PersonalToken:
+    """From a Core row of ``personal_tokens``, whose columns may carry a ``prefix`` (in a join)."""
+    mapping = row._mapping
+    return PersonalToken(
+        id=mapping[f"{prefix}id"],
+        user_id=mapping[f"{prefix}user_id"],
+        name=mapping[f"{prefix}name"],
+        token_hash=mapping[f"{prefix}token_hash"],
+        created_at=mapping[f"{prefix}created_at"],
+        expires_at=mapping[f"{prefix}expires_at"],
+        last_used_at=mapping[f"{prefix}last_used_at"],
     )
 
 
-def outbox_email_to_row(email: OutboxEmail, row: OutboxEmailRow | None = None) -> OutboxEmailRow:
-    row = row or OutboxEmailRow(id=email.id, created_at=email.created_at)
-    row.recipient = email.recipient
-    row.kind = email.kind.value
-    row.payload = json.dumps(email.payload, ensure_ascii=False, sort_keys=True)
-    row.status = email.status.value
-    row.attempts = email.attempts
-    row.next_attempt_at = email.next_attempt_at
-    row.claimed_by = email.claimed_by
-    row.sent_at = email.sent_at
-    row.last_error = email.last_error
-    return row
+def personal_token_values(token: PersonalToken) -> dict[str, Any]:
+    return {
+        "id": token.id,
+        "user_id": token.user_id,
+        "name": token.name,
+        "token_hash": token.token_hash,
+        "created_at": token.created_at,
+        "expires_at": token.expires_at,
+        "last_used_at": token.last_used_at,
+    }

@@ -3,7 +3,8 @@
 import pytest
 
 from common.pagination import PageRequest
-from note.application.note_service import WRITE_ATTEMPTS, NoteService
+from common.unit_of_work import WRITE_ATTEMPTS
+from note.application.note_service import NoteService
 from note.domain.errors import InvalidNoteInput, NoteNotFound, NoteVersionMismatch, NoteWriteConflict
 from note.domain.tag import Tag
 from tests.fakes import FakeClock, SequentialIds

@@ -4,7 +4,7 @@ from datetime import timedelta
 
 import pytest
 
-from note.application.note_service import WRITE_ATTEMPTS
+from common.unit_of_work import WRITE_ATTEMPTS
 from note.application.share_service import ShareService
 from note.domain.errors import InvalidNoteInput, NoteNotFound, NoteWriteConflict, SharedNoteNotFound, ShareNotFound
 from note.domain.note import Note
