@@ -82,6 +82,9 @@ class Settings(BaseSettings):
 
     host: str = "127.0.0.1"
     port: Port = 8000
+    # Where people reach the service; links (share URLs, emails) start with it. load_settings()
+    # fills in http://HOST:PORT when it is unset; never ends with a slash.
+    public_url: str | None = None
     # Threads that run the sync routes and dependencies (database work), per process.
     thread_pool_size: Positive = 8
     log_level: Literal["CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG"] = "INFO"
@@ -163,6 +166,22 @@ class Settings(BaseSettings):
         except ValueError:
             raise ValueError("the port of the URL is not a number") from None
         return value
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        parts = urlsplit(value.strip())
+        if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
+            raise ValueError("not an http(s) URL without query or fragment, e.g. https://til.example.com")
+        try:
+            parts.port  # noqa: B018 - raises on a non-numeric port
+        except ValueError:
+            raise ValueError("the port of the URL is not a number") from None
+        if not parts.hostname or parts.username is not None:
+            raise ValueError("the URL needs a host name and no user name, e.g. https://til.example.com")
+        return f"{parts.scheme}://{parts.netloc}{parts.path.rstrip('/')}"
 
     @field_validator("email_sender")
     @classmethod
@@ -288,7 +307,14 @@ def load_settings(**overrides: object) -> Settings:
     if settings.jwt_secret is None:
         secret = _read_or_create_secret(settings.data_dir / JWT_SECRET_FILE)
         settings = settings.model_copy(update={"jwt_secret": SecretStr(secret)})
+    if settings.public_url is None:
+        settings = settings.model_copy(update={"public_url": _served_url(settings.host, settings.port)})
     return settings
+
+
+def _served_url(host: str, port: int) -> str:
+    """``http://HOST:PORT``, the default ``PUBLIC_URL`` (an IPv6 address in brackets)."""
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
 def _describe(error: ValidationError) -> str:

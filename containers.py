@@ -27,6 +27,8 @@ from mail.infra.thread_pool_handoff import ThreadPoolEmailHandoff
 from mail.infra.unit_of_work import SqlAlchemyMailUnitOfWork
 from note.application.note_service import NoteService
 from note.application.portability_service import PortabilityService
+from note.application.share_service import ShareService
+from note.infra.share_token_cipher import AesGcmShareTokenCipher
 from note.infra.unit_of_work import SqlAlchemyNoteUnitOfWork
 from user.application.access_service import AccessService
 from user.application.user_service import UserService
@@ -107,6 +109,9 @@ class Container(containers.DeclarativeContainer):
         max_failures=settings.provided.login_max_failures,
         lockout=providers.Factory(timedelta, seconds=settings.provided.login_lockout_seconds),
     )
+    share_token_cipher = providers.Singleton(AesGcmShareTokenCipher, secret=settings.provided.secret_key)
+    # Where share links (and email links) point: PUBLIC_URL, never with a trailing slash.
+    public_url = providers.Callable(lambda settings: settings.public_url, settings)
     # GET /health awaits these: each runs its blocking probe on a thread of its own, never a request's.
     database_probe = providers.Singleton(AsyncProbe, providers.Singleton(SqlAlchemyDatabaseProbe, engine))
     broker_probe = providers.Selector(
@@ -166,10 +171,13 @@ class Container(containers.DeclarativeContainer):
     # Per use: a fresh unit of work (and so a fresh session) every time.
     user_uow = providers.Factory(SqlAlchemyUserUnitOfWork, session_factory=session_factory, outbox=outbox.provider)
     mail_uow = providers.Factory(SqlAlchemyMailUnitOfWork, session_factory=session_factory)
-    note_uow = providers.Factory(SqlAlchemyNoteUnitOfWork, session_factory=session_factory, ids=ids)
+    note_uow = providers.Factory(
+        SqlAlchemyNoteUnitOfWork, session_factory=session_factory, ids=ids, share_cipher=share_token_cipher
+    )
     note_service = providers.Factory(NoteService, uow=note_uow, clock=clock, ids=ids)
     portability_service = providers.Factory(PortabilityService, uow=note_uow, clock=clock, ids=ids)
     import_max_bytes = providers.Callable(lambda settings: settings.import_max_bytes, settings)
+    share_service = providers.Factory(ShareService, uow=note_uow, clock=clock)
     user_service = providers.Factory(
         UserService,
         uow=user_uow,

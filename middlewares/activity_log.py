@@ -68,9 +68,22 @@ class ActivityLogMiddleware:
             )
 
 
+# A path parameter of this name is a secret (a share link's token): the line shows the name instead.
+SECRET_PATH_PARAMETER = "{token}"
+
+
 def request_path(scope: Scope) -> str:
-    """The path as the client sent it (percent-escapes kept), without the query string."""
+    """The path as the client sent it (percent-escapes kept), without the query string, and with
+    every ``{token}`` segment of the matched route's template in place of the token sent."""
     raw = scope.get("raw_path")
-    if not raw:
-        return scope["path"]
-    return raw.split(b"?", 1)[0].decode("utf-8", "backslashreplace")
+    path = scope["path"] if not raw else raw.split(b"?", 1)[0].decode("utf-8", "backslashreplace")
+    template = getattr(scope.get("route"), "path_format", "")
+    if SECRET_PATH_PARAMETER not in template:
+        return path
+    segments, template_segments = path.split("/"), template.split("/")
+    if len(segments) != len(template_segments):
+        return template
+    return "/".join(
+        SECRET_PATH_PARAMETER if pattern == SECRET_PATH_PARAMETER else segment
+        for segment, pattern in zip(segments, template_segments, strict=True)
+    )

@@ -44,6 +44,7 @@ SERVICE_VARIABLES = (
     "FIRST_ADMIN_NAME",
     "LOG_LEVEL",
     "DATA_DIR",
+    "PUBLIC_URL",
     "CORS_ORIGINS",
     "TRUSTED_HOSTS",
     "FORWARDED_ALLOW_IPS",  # uvicorn's CLI reads it too

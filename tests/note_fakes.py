@@ -12,8 +12,9 @@ from common.pagination import Page, PageRequest
 from common.unit_of_work import WriteConflict
 from note.application.ports import NoteUnitOfWork
 from note.domain.note import Note
-from note.domain.repository import NoteImportRepository, NoteRepository, TagRepository
+from note.domain.repository import NoteImportRepository, NoteRepository, ShareRepository, TagRepository
 from note.domain.search import EVERY_NOTE, NoteSearch, searchable_text
+from note.domain.share import Share, SharedNote
 from note.domain.tag import Tag, by_name
 
 # A user's tags, as (user_id, name) pairs: they outlive their notes until removed.
@@ -136,13 +137,59 @@ class FakeNoteImportRepository(NoteImportRepository):
         self._imports.update(((user_id, source_id), note_id) for source_id, note_id in imported.items())
 
 
+class FakeShareRepository(ShareRepository):
+    """Shares by note id. ``authors`` stands in for the users table: a note whose user has no
+    name there belongs to a deleted account, whose notes (and so shares) are gone."""
+
+    def __init__(self, shares: dict[str, Share], notes: dict[str, Note], authors: dict[str, str]) -> None:
+        self._shares = shares
+        self._notes = notes
+        self._authors = authors
+
+    def replace(self, share: Share) -> None:
+        self._shares[share.note_id] = share
+
+    def get_for_note(self, note_id: str) -> Share | None:
+        return self._live().get(note_id)
+
+    def delete_for_note(self, note_id: str) -> None:
+        self._shares.pop(note_id, None)
+
+    def find_shared(self, *, token_hash: str, now: datetime) -> SharedNote | None:
+        for share in self._live().values():
+            if share.token_hash == token_hash and share.is_active(now):
+                note = self._notes[share.note_id]
+                return SharedNote(
+                    title=note.title,
+                    content=note.content,
+                    memo_date=note.memo_date,
+                    tags=list(note.tags),
+                    author=self._authors[note.user_id],
+                    updated_at=note.updated_at,
+                )
+        return None
+
+    def _live(self) -> dict[str, Share]:
+        """Shares whose note and account still exist (the database cascades; here they are skipped)."""
+        return {
+            note_id: share
+            for note_id, share in self._shares.items()
+            if note_id in self._notes and self._notes[note_id].user_id in self._authors
+        }
+
+
 class FakeNoteUnitOfWork(NoteUnitOfWork):
-    """Changes reach the shared state only on ``commit``; anything else is rolled back."""
+    """Changes reach the shared state only on ``commit``; anything else is rolled back.
+
+    ``authors`` (user id to name) is the fake's users table, which the shares read.
+    """
 
     def __init__(self) -> None:
         self.notes_state: dict[str, Note] = {}
         self.tags_state: TagKeys = set()
         self.imports_state: ImportKeys = {}
+        self.shares_state: dict[str, Share] = {}
+        self.authors: dict[str, str] = {}
         self.commits = 0
 
     def __enter__(self) -> "FakeNoteUnitOfWork":
@@ -153,6 +200,7 @@ class FakeNoteUnitOfWork(NoteUnitOfWork):
         self.notes_state = copy.deepcopy(self._notes_work)
         self.tags_state = set(self._tags_work)
         self.imports_state = dict(self._imports_work)
+        self.shares_state = dict(self._shares_work)
         self.commits += 1
 
     def rollback(self) -> None:
@@ -162,9 +210,11 @@ class FakeNoteUnitOfWork(NoteUnitOfWork):
         self._notes_work = copy.deepcopy(self.notes_state)
         self._tags_work = set(self.tags_state)
         self._imports_work = dict(self.imports_state)
+        self._shares_work = dict(self.shares_state)
         self.notes = FakeNoteRepository(self._notes_work, self._tags_work)
         self.tags = FakeTagRepository(self._notes_work, self._tags_work)
         self.imports = FakeNoteImportRepository(self._notes_work, self._imports_work)
+        self.shares = FakeShareRepository(self._shares_work, self._notes_work, self.authors)
 
 
 class ConflictingNoteUnitOfWork(FakeNoteUnitOfWork):

@@ -1,7 +1,7 @@
 """What the note service needs from the outside world, as abstract ports."""
 
 from common.unit_of_work import UnitOfWork
-from note.domain.repository import NoteImportRepository, NoteRepository, TagRepository
+from note.domain.repository import NoteImportRepository, NoteRepository, ShareRepository, TagRepository
 
 
 class NoteUnitOfWork(UnitOfWork):
@@ -11,3 +11,4 @@ class NoteUnitOfWork(UnitOfWork):
     notes: NoteRepository
     tags: TagRepository
     imports: NoteImportRepository
+    shares: ShareRepository

@@ -41,3 +41,16 @@ class ImportTooLarge(TooLarge):
     """An import past its limits: too many notes, or an archive that unpacks too far."""
 
     message = "The import is too large"
+
+
+class ShareNotFound(NotFound):
+    """The owner's note has no active link (never shared, removed, or expired)."""
+
+    message = "This note is not shared"
+
+
+class SharedNoteNotFound(NotFound):
+    """What ``GET /shared/{token}`` answers for every kind of absence, so none can be told apart:
+    an unknown, replaced, removed or expired link, or a deleted note or account."""
+
+    message = "Shared note not found"

@@ -7,6 +7,7 @@ from datetime import datetime
 from common.pagination import Page, PageRequest
 from note.domain.note import Note
 from note.domain.search import EVERY_NOTE, NoteSearch
+from note.domain.share import Share, SharedNote
 from note.domain.tag import Tag
 
 
@@ -105,3 +106,23 @@ class NoteImportRepository(ABC):
     @abstractmethod
     def remember(self, *, user_id: str, imported: Mapping[str, str]) -> None:
         """Stage ``{source id: new note id}`` pairs of this import."""
+
+
+class ShareRepository(ABC):
+    """Public links, at most one per note; a note's link goes when the note (or its account) does."""
+
+    @abstractmethod
+    def replace(self, share: Share) -> None:
+        """Stage ``share`` as its note's link; the note's earlier link, if any, stops working."""
+
+    @abstractmethod
+    def get_for_note(self, note_id: str) -> Share | None:
+        """The note's link, expired or not (``None`` when there is none)."""
+
+    @abstractmethod
+    def delete_for_note(self, note_id: str) -> None:
+        """Stage the removal of the note's link, if it has one."""
+
+    @abstractmethod
+    def find_shared(self, *, token_hash: str, now: datetime) -> SharedNote | None:
+        """The note that the link with this token hash shows, if that link works at ``now``."""

@@ -2,7 +2,7 @@
 
 ``user_id`` references ``users.id`` by table name only: the note app never
 imports the user app. Deleting a user removes its notes and tags through
-``ON DELETE CASCADE``, and a note's tag links go with the note.
+``ON DELETE CASCADE``, and a note's tag links and its share go with the note.
 """
 
 from datetime import date, datetime
@@ -80,3 +80,23 @@ note_imports = Table(
     Index("ix_note_imports_note_id", "note_id"),
     **MYSQL_TABLE_OPTIONS,
 )
+
+
+class NoteShareRow(Base):
+    """A note's public link: one per note (the note id is the key), found by its token's SHA-256.
+
+    ``sealed_token`` is the token encrypted with the service's key (see share_token_cipher.py),
+    so the owner can be shown the link again while the table alone opens nothing.
+    """
+
+    __tablename__ = "note_shares"
+    __table_args__ = (
+        UniqueConstraint("token_hash", name="uq_note_shares_token_hash"),
+        MYSQL_TABLE_OPTIONS,
+    )
+
+    note_id: Mapped[str] = mapped_column(ulid(), ForeignKey("notes.id", ondelete="CASCADE"), primary_key=True)
+    token_hash: Mapped[str] = mapped_column(exact_string(64))
+    sealed_token: Mapped[str] = mapped_column(exact_string(128))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)

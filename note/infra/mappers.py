@@ -8,6 +8,7 @@ from sqlalchemy import Row
 
 from note.domain.note import Note
 from note.domain.search import searchable_text
+from note.domain.share import Share, SharedNote
 from note.domain.tag import Tag
 from note.infra.db_models import NoteRow
 
@@ -65,3 +66,30 @@ def tag_names(tag_list: str | None) -> list[str]:
     if not tag_list:
         return []
     return [name for _, name in sorted(orjson.loads(tag_list))]
+
+
+def share_row_values(share: Share, *, sealed_token: str) -> dict[str, Any]:
+    """Every column of a share's row: the token only as its hash and sealed."""
+    return {
+        "note_id": share.note_id,
+        "token_hash": share.token_hash,
+        "sealed_token": sealed_token,
+        "created_at": share.created_at,
+        "expires_at": share.expires_at,
+    }
+
+
+def share_from_row(row: Row[Any], *, token: str) -> Share:
+    return Share(note_id=row.note_id, token=token, created_at=row.created_at, expires_at=row.expires_at)
+
+
+def shared_note_from_row(row: Row[Any]) -> SharedNote:
+    """From the shared-note lookup's row: the note's columns, ``author`` and ``tag_list``."""
+    return SharedNote(
+        title=row.title,
+        content=row.content,
+        memo_date=row.memo_date,
+        tags=tag_names(row.tag_list),
+        author=row.author,
+        updated_at=row.updated_at,
+    )

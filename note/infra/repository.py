@@ -9,6 +9,11 @@ A listing's conditions (SPEC §9) are all on the caller's notes: ``user_id``
 first, then an escaped ``LIKE`` on the folded ``search_text`` per term, an
 ``EXISTS`` per tag and the ``memo_date`` bounds, in the order of the sort
 with ties by id in the same direction.
+
+A shared note is read in ONE statement through the unique index on its link's
+token hash: the share, its note with the note's tags, and the author's name.
+Every kind of absence (no such hash, a link past its expiry, a note or account
+gone with its share) is that same statement finding no row.
 """
 
 import functools
@@ -26,15 +31,18 @@ from sqlalchemy import (
     Insert,
     Row,
     Select,
+    String,
     UnaryExpression,
     and_,
     bindparam,
+    column,
     delete,
     exists,
     func,
     insert,
     or_,
     select,
+    table,
     update,
 )
 from sqlalchemy.dialects import mysql, sqlite
@@ -44,11 +52,23 @@ from common.ids import IdGenerator
 from common.pagination import Page, PageRequest
 from database.functions import json_array_agg
 from note.domain.note import Note
-from note.domain.repository import NoteImportRepository, NoteRepository, TagRepository
+from note.domain.repository import NoteImportRepository, NoteRepository, ShareRepository, TagRepository
 from note.domain.search import EVERY_NOTE, NoteSearch, NoteSort, searchable_text
+from note.domain.share import Share, SharedNote
 from note.domain.tag import Tag, by_name
-from note.infra.db_models import NoteRow, TagRow, note_imports, note_tags
-from note.infra.mappers import note_from_row, note_row_values, note_tag_links, note_values, tag_from_row, tag_names
+from note.infra.db_models import NoteRow, NoteShareRow, TagRow, note_imports, note_tags
+from note.infra.mappers import (
+    note_from_row,
+    note_row_values,
+    note_tag_links,
+    note_values,
+    share_from_row,
+    share_row_values,
+    shared_note_from_row,
+    tag_from_row,
+    tag_names,
+)
+from note.infra.share_token_cipher import AesGcmShareTokenCipher
 
 # Core statements on the tables, not ORM entities: reads map rows straight to
 # domain entities, with no identity map to fill and to empty again.
@@ -61,6 +81,7 @@ SORT_COLUMNS = {"created_at": notes.c.created_at, "memo_date": notes.c.memo_date
 LIKE_ESCAPE = "\\"
 # Notes whose search text one refresh reads and writes at a time.
 REFRESH_BATCH = 200
+shares = NoteShareRow.__table__
 
 
 def _tag_list() -> Any:
@@ -506,3 +527,57 @@ UPSERT_TAGS_SQLITE = sqlite.insert(tags).on_conflict_do_nothing(index_elements=[
 _insert_tags = mysql.insert(tags)
 # A no-op update, for its exclusive lock on the existing row.
 UPSERT_TAGS_MYSQL = _insert_tags.on_duplicate_key_update(name=_insert_tags.inserted.name)
+
+
+# The user app's table by name only (the note app never imports the user app): the author's name.
+users = table("users", column("id", String), column("name", String))
+
+
+def _active_at_now() -> Any:
+    return or_(shares.c.expires_at.is_(None), shares.c.expires_at > bindparam("now"))
+
+
+# Built once (parameters: token_hash, now).
+SHARED_NOTE = (
+    select(
+        notes.c.title,
+        notes.c.content,
+        notes.c.memo_date,
+        notes.c.updated_at,
+        users.c.name.label("author"),
+        shares.c.sealed_token,
+        TAG_LIST,
+    )
+    .select_from(shares.join(notes, notes.c.id == shares.c.note_id).join(users, users.c.id == notes.c.user_id))
+    .where(shares.c.token_hash == bindparam("token_hash"), _active_at_now())
+)
+SHARE_OF_NOTE = select(shares).where(shares.c.note_id == bindparam("note_id"))
+DELETE_SHARE_OF_NOTE = delete(shares).where(shares.c.note_id == bindparam("note_id"))
+
+
+class SqlAlchemyShareRepository(ShareRepository):
+    def __init__(self, session: Session, cipher: AesGcmShareTokenCipher) -> None:
+        self._session = session
+        self._cipher = cipher
+
+    def replace(self, share: Share) -> None:
+        self.delete_for_note(share.note_id)
+        sealed = self._cipher.seal(share.token, token_hash=share.token_hash)
+        self._session.execute(insert(shares).values(share_row_values(share, sealed_token=sealed)))
+
+    def get_for_note(self, note_id: str) -> Share | None:
+        row = self._session.execute(SHARE_OF_NOTE, {"note_id": note_id}).first()
+        if row is None:
+            return None
+        token = self._cipher.open(row.sealed_token, token_hash=row.token_hash)
+        return None if token is None else share_from_row(row, token=token)
+
+    def delete_for_note(self, note_id: str) -> None:
+        self._session.execute(DELETE_SHARE_OF_NOTE, {"note_id": note_id})
+
+    def find_shared(self, *, token_hash: str, now: datetime) -> SharedNote | None:
+        row = self._session.execute(SHARED_NOTE, {"token_hash": token_hash, "now": now}).first()
+        # A token sealed under another key: its link went with the secret it was made under.
+        if row is None or self._cipher.open(row.sealed_token, token_hash=token_hash) is None:
+            return None
+        return shared_note_from_row(row)

@@ -9,18 +9,28 @@ from database.errors import is_duplicate_key, is_foreign_key_violation
 from database.unit_of_work import SqlAlchemyUnitOfWork
 from note.application.ports import NoteUnitOfWork
 from note.domain.errors import NoteOwnerGone
-from note.infra.repository import SqlAlchemyNoteImportRepository, SqlAlchemyNoteRepository, SqlAlchemyTagRepository
+from note.infra.repository import (
+    SqlAlchemyNoteImportRepository,
+    SqlAlchemyNoteRepository,
+    SqlAlchemyShareRepository,
+    SqlAlchemyTagRepository,
+)
+from note.infra.share_token_cipher import AesGcmShareTokenCipher
 
 
 class SqlAlchemyNoteUnitOfWork(SqlAlchemyUnitOfWork, NoteUnitOfWork):
-    def __init__(self, session_factory: sessionmaker[Session], ids: IdGenerator) -> None:
+    def __init__(
+        self, session_factory: sessionmaker[Session], ids: IdGenerator, *, share_cipher: AesGcmShareTokenCipher
+    ) -> None:
         super().__init__(session_factory)
         self._ids = ids  # for the rows of tags created on the way
+        self._share_cipher = share_cipher
 
     def _bind(self, session: Session) -> None:
         self.notes = SqlAlchemyNoteRepository(session, self._ids)
         self.tags = SqlAlchemyTagRepository(session)
         self.imports = SqlAlchemyNoteImportRepository(session)
+        self.shares = SqlAlchemyShareRepository(session, self._share_cipher)
 
     def __exit__(
         self,

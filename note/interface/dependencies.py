@@ -1,5 +1,5 @@
-"""Annotated dependencies of the note routes: the service, a listing's search (SPEC §9), and the note's
-ETag in HTTP terms.
+"""Annotated dependencies of the note routes: the services, a listing's search (SPEC §9), the note's
+ETag in HTTP terms, and content negotiation.
 
 A note's ETag is its version as a strong entity tag: ``"3"``. ``If-Match``
 takes ``*`` (any current version: the note must merely exist) or a list of
@@ -19,6 +19,7 @@ from pydantic import AfterValidator, Field
 
 from note.application.note_service import NoteService
 from note.application.portability_service import PortabilityService
+from note.application.share_service import ShareService
 from note.domain.errors import InvalidNoteInput
 from note.domain.note import parse_memo_date
 from note.domain.search import (
@@ -131,6 +132,11 @@ async def note_search(
 NoteSearchQuery = Annotated[NoteSearch, Depends(note_search)]
 """The filters and sort of ``GET /notes``, checked: a bad one answers FastAPI's 422."""
 
+
+ShareServiceDep = Annotated[ShareService, Depends(Provided["share_service"])]
+PublicUrl = Annotated[str, Depends(Provided["public_url"])]
+"""``PUBLIC_URL``, without a trailing slash."""
+
 _ENTITY_TAG = re.compile(r'^(?:W/)?"([^"]*)"$')
 _VERSION = re.compile(r"^[0-9]{1,18}$")
 
@@ -165,3 +171,48 @@ async def if_match(
 
 IfMatch = Annotated[frozenset[int] | None, Depends(if_match)]
 """``None``: no precondition. Otherwise the note's current version must be one of these."""
+
+
+JSON = "application/json"
+HTML = "text/html"
+
+
+def accept_quality(accept: str, media_type: str) -> float:
+    """The quality ``accept`` gives ``media_type`` (RFC 9110 §12.5.1): that of the most specific
+    range that matches it (``type/subtype`` over ``type/*`` over ``*/*``); 0 when none does."""
+    kind = media_type.split("/", 1)[0]
+    best_specificity, quality = -1, 0.0
+    for member in accept.split(","):
+        media_range, *parameters = (part.strip() for part in member.split(";"))
+        specificity = {media_type: 2, f"{kind}/*": 1, "*/*": 0}.get(media_range.lower(), -1)
+        if specificity > best_specificity:
+            best_specificity, quality = specificity, _quality(parameters)
+    return quality
+
+
+def _quality(parameters: list[str]) -> float:
+    for parameter in parameters:
+        name, _, value = parameter.partition("=")
+        if name.strip().lower() == "q":
+            try:
+                return min(max(float(value.strip()), 0.0), 1.0)
+            except ValueError:
+                return 0.0
+    return 1.0
+
+
+def prefers_json(accept: str | None) -> bool:
+    """JSON only when ``Accept`` ranks it strictly above HTML; a tie, ``*/*`` or no header is HTML."""
+    return accept is not None and accept_quality(accept, JSON) > accept_quality(accept, HTML)
+
+
+async def wants_json(
+    accept: Annotated[
+        str | None,
+        Header(description="JSON when it ranks application/json above text/html; otherwise an HTML page"),
+    ] = None,
+) -> bool:
+    return prefers_json(accept)
+
+
+WantsJson = Annotated[bool, Depends(wants_json)]

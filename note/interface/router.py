@@ -1,4 +1,4 @@
-"""HTTP routes of the note app: thin handlers around ``NoteService``."""
+"""HTTP routes of the note app: thin handlers around ``NoteService`` and ``ShareService``."""
 
 from collections.abc import Iterator
 from datetime import datetime
@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 from dependency_injector.wiring import inject
 from fastapi import APIRouter, Path, Query, Request, Response, status
-from fastapi.responses import StreamingResponse
+from fastapi.responses import HTMLResponse, JSONResponse, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from common.errors import UnsupportedMediaType
@@ -19,9 +19,13 @@ from note.interface.dependencies import (
     NoteSearchQuery,
     NoteServiceDep,
     PortabilityServiceDep,
+    PublicUrl,
+    ShareServiceDep,
+    WantsJson,
     etag,
 )
 from note.interface.note_files import json_export, markdown_zip_export, read_json_import, read_markdown_zip
+from note.interface.pages import SHARED_PAGE_HEADERS, shared_note_page
 from note.interface.schemas import (
     ImportResponse,
     NoteCreate,
@@ -30,6 +34,9 @@ from note.interface.schemas import (
     NotePageResponse,
     NoteResponse,
     NoteUpdate,
+    ShareCreate,
+    SharedNoteResponse,
+    ShareResponse,
     TagListResponse,
     TagRename,
     TagResponse,
@@ -317,3 +324,94 @@ def delete_tag(
 @inject
 def list_tags(actor: CurrentUser, service: NoteServiceDep) -> TagListResponse:
     return TagListResponse.from_domain(service.list_tags(actor_id=actor.id))
+
+
+# Sharing (SPEC §13): the owner's routes, and the anonymous read of a link.
+
+SHARING = ["sharing"]
+# Every answer of a link is "as it is now" and may be revoked at any moment: nothing keeps a copy.
+SHARED_HEADERS = {**SHARED_PAGE_HEADERS, "Cache-Control": "no-store", "Vary": "Accept"}
+SHARED_HEADERS_DOC = {
+    name: {"description": f"Always `{value}`", "required": True, "schema": {"type": "string", "const": value}}
+    for name, value in SHARED_HEADERS.items()
+    if name != "Vary"
+} | {
+    # Other middleware (compression, CORS) may add their own names to the list.
+    "Vary": {
+        "description": "Names `Accept`",
+        "required": True,
+        "schema": {"type": "string", "pattern": "(^|[ ,])Accept($|[ ,])"},
+    }
+}
+
+
+@router.put(
+    "/notes/{note_id}/share",
+    tags=SHARING,
+    responses={**AUTHENTICATED, **error_responses(404, 409, 413)},
+    summary="Make a public link to the note; a new link replaces the earlier one, which stops working",
+)
+@inject
+def share_note(
+    *,
+    note_id: str,
+    actor: CurrentUser,
+    service: ShareServiceDep,
+    public_url: PublicUrl,
+    body: ShareCreate | None = None,
+) -> ShareResponse:
+    expires_in_days = None if body is None else body.expires_in_days
+    share = service.share_note(actor_id=actor.id, note_id=note_id, expires_in_days=expires_in_days)
+    return ShareResponse.from_domain(share, public_url=public_url)
+
+
+@router.get(
+    "/notes/{note_id}/share",
+    tags=SHARING,
+    responses={**AUTHENTICATED, **error_responses(404)},
+    summary="The note's public link (404 when it is not shared)",
+)
+@inject
+def get_share(*, note_id: str, actor: CurrentUser, service: ShareServiceDep, public_url: PublicUrl) -> ShareResponse:
+    return ShareResponse.from_domain(service.get_share(actor_id=actor.id, note_id=note_id), public_url=public_url)
+
+
+@router.delete(
+    "/notes/{note_id}/share",
+    status_code=status.HTTP_204_NO_CONTENT,
+    tags=SHARING,
+    responses={**AUTHENTICATED, **error_responses(404, 409)},
+    summary="Remove the note's public link: it stops working (404 when it is not shared)",
+)
+@inject
+def unshare_note(*, note_id: str, actor: CurrentUser, service: ShareServiceDep) -> Response:
+    service.unshare_note(actor_id=actor.id, note_id=note_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get(
+    "/shared/{token}",
+    tags=SHARING,
+    response_model=SharedNoteResponse,
+    responses={
+        200: {
+            "description": "The note as it is now: JSON when Accept ranks application/json above text/html, "
+            "otherwise an HTML page",
+            "headers": SHARED_HEADERS_DOC,
+            "content": {HTMLResponse.media_type: {"schema": {"type": "string"}}},
+        },
+        **error_responses(404, 503),
+    },
+    summary="Read a shared note (anyone with the link); the same 404 for every link that does not work",
+)
+@inject
+def read_shared_note(
+    *,
+    token: Annotated[str, Path(description="The token of the link")],
+    wants_json: WantsJson,
+    service: ShareServiceDep,
+) -> Response:
+    note = service.read_shared_note(token=token)
+    if wants_json:
+        return JSONResponse(SharedNoteResponse.from_domain(note).model_dump(mode="json"), headers=SHARED_HEADERS)
+    return HTMLResponse(shared_note_page(note), headers=SHARED_HEADERS)

@@ -3,7 +3,7 @@
 from datetime import UTC, datetime
 from typing import Annotated, Literal, Self
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
 
 from common.pagination import Page
 from note.application.commands import ImportOutcome, NoteToImport
@@ -19,6 +19,7 @@ from note.domain.note import (
     format_memo_date,
 )
 from note.domain.search import MAX_SEARCH_TERMS
+from note.domain.share import EXPIRES_IN_DAYS_MAX, EXPIRES_IN_DAYS_MIN, Share, SharedNote
 from note.domain.tag import MAX_TAGS_PER_NOTE, TAG_NAME_MAX_LENGTH, Tag, check_tag_name, normalize_tag_names
 from web.schemas import (
     CONTROL,
@@ -289,3 +290,62 @@ class NoteExport(ResponseModel):
     version: Literal[1]
     exported_at: UtcTimestamp
     notes: list[ExportedNote] = Field(description="Oldest created first")
+
+
+def _json_integer(value: object) -> object:
+    """A JSON integer, which JSON Schema says ``7.0`` is too; never a string or a boolean."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError("must be an integer")
+    if isinstance(value, float):
+        if not value.is_integer():
+            raise ValueError("must be an integer")
+        return int(value)
+    return value
+
+
+class ShareCreate(BaseModel):
+    """The body of ``PUT /notes/{id}/share``; it may be left out (a link that never expires)."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"expires_in_days": 7}, {"expires_in_days": None}]})
+
+    expires_in_days: (
+        Annotated[int, Field(ge=EXPIRES_IN_DAYS_MIN, le=EXPIRES_IN_DAYS_MAX), BeforeValidator(_json_integer)] | None
+    ) = Field(default=None, description="The link stops working this many days from now; null or omitted: never")
+
+
+class ShareResponse(ResponseModel):
+    url: str = Field(description="PUBLIC_URL/shared/<token>", examples=["https://til.example.com/shared/3q2-7wEAAAA"])
+    token: str = Field(description="At least 16 random bytes, URL-safe")
+    created_at: UtcTimestamp
+    expires_at: UtcTimestamp | None = Field(description="null: the link never expires")
+
+    @classmethod
+    def from_domain(cls, share: Share, *, public_url: str) -> Self:
+        return cls(
+            url=f"{public_url}/shared/{share.token}",
+            token=share.token,
+            created_at=share.created_at,
+            expires_at=share.expires_at,
+        )
+
+
+class SharedNoteResponse(ResponseModel):
+    """A shared note as anyone with its link reads it: no ids and no email; the author by name."""
+
+    title: str
+    content: str = Field(description="As written (Markdown); the HTML page renders it")
+    memo_date: str = Field(description="YYYYMMDD", examples=["20261127"])
+    tags: list[str]
+    author: str = Field(description="The owner's name")
+    updated_at: UtcTimestamp
+
+    @classmethod
+    def from_domain(cls, note: SharedNote) -> Self:
+        return cls(
+            title=note.title,
+            content=note.content,
+            memo_date=format_memo_date(note.memo_date),
+            tags=list(note.tags),
+            author=note.author,
+            updated_at=note.updated_at,
+        )

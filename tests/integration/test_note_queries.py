@@ -18,7 +18,7 @@ from note.application.note_service import NoteService
 from note.domain.note import Note
 from note.domain.search import NoteSearch, NoteSort
 from note.infra.unit_of_work import SqlAlchemyNoteUnitOfWork
-from tests.note_support import insert_user
+from tests.note_support import SHARE_CIPHER, insert_user
 
 PAGE_SIZES = (1, 10, 100)
 T = TypeVar("T")
@@ -57,7 +57,7 @@ def user_with_100_notes(session_factory: sessionmaker[Session]) -> str:
     """A user with 100 notes, each carrying ``common`` and two tags of its own."""
     user_id = insert_user(session_factory)
     start = datetime(2026, 1, 1, tzinfo=UTC)
-    with SqlAlchemyNoteUnitOfWork(session_factory, IDS) as uow:
+    with SqlAlchemyNoteUnitOfWork(session_factory, IDS, share_cipher=SHARE_CIPHER) as uow:
         for number in range(100):
             created = start + timedelta(minutes=number)
             uow.notes.add(
@@ -78,7 +78,9 @@ def user_with_100_notes(session_factory: sessionmaker[Session]) -> str:
 
 @pytest.fixture
 def service(session_factory: sessionmaker[Session]) -> NoteService:
-    return NoteService(uow=SqlAlchemyNoteUnitOfWork(session_factory, IDS), clock=SystemClock(), ids=IDS)
+    return NoteService(
+        uow=SqlAlchemyNoteUnitOfWork(session_factory, IDS, share_cipher=SHARE_CIPHER), clock=SystemClock(), ids=IDS
+    )
 
 
 def test_listing_a_page_takes_the_same_statements_for_1_10_and_100_notes(

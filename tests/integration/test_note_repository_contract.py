@@ -23,7 +23,7 @@ from note.domain.search import NoteSearch, NoteSort
 from note.domain.tag import Tag
 from note.infra.unit_of_work import SqlAlchemyNoteUnitOfWork
 from tests.note_fakes import FakeNoteUnitOfWork
-from tests.note_support import insert_user
+from tests.note_support import SHARE_CIPHER, insert_user
 
 BACKENDS = ["fake", "sqlite", pytest.param("mariadb", marks=pytest.mark.mariadb)]
 T0 = datetime(2026, 11, 27, 9, 0, 0, 123456, tzinfo=UTC)
@@ -41,7 +41,7 @@ class Store:
         if self.fake is not None:
             return self.fake
         assert self.session_factory is not None
-        return SqlAlchemyNoteUnitOfWork(self.session_factory, IDS)
+        return SqlAlchemyNoteUnitOfWork(self.session_factory, IDS, share_cipher=SHARE_CIPHER)
 
     def new_user(self) -> str:
         return IDS.new_id() if self.session_factory is None else insert_user(self.session_factory)

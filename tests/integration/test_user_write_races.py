@@ -25,6 +25,7 @@ from note.domain.errors import NoteOwnerGone
 from note.infra.unit_of_work import SqlAlchemyNoteUnitOfWork
 from tests.fakes import FakeEmailHandoff, FakePasswordHasher, FakeTokenIssuer
 from tests.integration.test_user_concurrency import PASSWORD, UniqueIds, run_together, unique_email, warm_pool
+from tests.note_support import SHARE_CIPHER
 from user.application.ports import PasswordCheck
 from user.application.user_service import UserService
 from user.domain.errors import InvalidCredentials, LoginThrottled, WrongCurrentPassword
@@ -262,7 +263,11 @@ def race_a_deletion_against_note_writes(session_factory: sessionmaker[Session], 
         try:
             if role == "delete":
                 return role, make_service(session_factory).delete_me(actor_id=user.id)
-            notes = NoteService(uow=SqlAlchemyNoteUnitOfWork(session_factory, ids), clock=SystemClock(), ids=ids)
+            notes = NoteService(
+                uow=SqlAlchemyNoteUnitOfWork(session_factory, ids, share_cipher=SHARE_CIPHER),
+                clock=SystemClock(),
+                ids=ids,
+            )
             return role, notes.create_note(actor_id=user.id, title="t", content="c", memo_date="20261201", tags=TAGS)
         except Exception as error:
             return role, error
@@ -283,7 +288,7 @@ def test_deleting_an_account_racing_tagged_note_writes_always_succeeds(
         user_id = race_a_deletion_against_note_writes(session_factory, writers=8)
         with SqlAlchemyUserUnitOfWork(session_factory=session_factory) as uow:
             assert uow.users.get(user_id) is None
-        with SqlAlchemyNoteUnitOfWork(session_factory, UlidIdGenerator()) as uow:
+        with SqlAlchemyNoteUnitOfWork(session_factory, UlidIdGenerator(), share_cipher=SHARE_CIPHER) as uow:
             assert list(uow.tags.list_for_user(user_id)) == []
 
 
