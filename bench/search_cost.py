@@ -33,8 +33,11 @@ from note.domain.note import Note  # noqa: E402
 from note.domain.search import NoteSearch  # noqa: E402
 from note.infra.db_models import NoteRow, TagRow, note_tags  # noqa: E402
 from note.infra.mappers import note_row_values, note_tag_links  # noqa: E402
+from note.infra.share_token_cipher import AesGcmShareTokenCipher  # noqa: E402
 from note.infra.unit_of_work import SqlAlchemyNoteUnitOfWork  # noqa: E402
 from user.infra.db_models import UserRow  # noqa: E402
+
+CIPHER = AesGcmShareTokenCipher("bench-only-secret-that-is-long-enough-0123456789")
 
 REPEATS = 30
 CONTENT = "Benchmarks measure; they do not guess. 오늘 배운 것 " * 2
@@ -108,7 +111,9 @@ def main() -> None:
         )
 
         def like(user_id: str, q: str) -> list[str]:
-            with SqlAlchemyNoteUnitOfWork(sessions, IDS) as uow:
+            with SqlAlchemyNoteUnitOfWork(
+                sessions, IDS, share_cipher=AesGcmShareTokenCipher("bench-only-secret-that-is-long-enough-0123456789")
+            ) as uow:
                 page = uow.notes.page_for_user(user_id=user_id, page=PageRequest(), search=NoteSearch.parse(q=q))
             return [note.id for note in page.items]
 

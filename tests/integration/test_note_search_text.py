@@ -12,7 +12,7 @@ from note.domain.note import Note
 from note.domain.search import NoteSearch, searchable_text
 from note.infra.db_models import NoteRow, TagRow
 from note.infra.unit_of_work import SqlAlchemyNoteUnitOfWork
-from tests.note_support import insert_user
+from tests.note_support import SHARE_CIPHER, insert_user
 
 IDS = UlidIdGenerator()
 
@@ -32,7 +32,7 @@ def stored_text(session_factory: sessionmaker[Session], note_id: str) -> str:
 
 
 def found(session_factory: sessionmaker[Session], user_id: str, q: str) -> list[str]:
-    with SqlAlchemyNoteUnitOfWork(session_factory, IDS) as uow:
+    with SqlAlchemyNoteUnitOfWork(session_factory, IDS, share_cipher=SHARE_CIPHER) as uow:
         page = uow.notes.page_for_user(user_id=user_id, page=PageRequest(), search=NoteSearch.parse(q=q))
     return [note.id for note in page.items]
 
@@ -40,7 +40,7 @@ def found(session_factory: sessionmaker[Session], user_id: str, q: str) -> list[
 def test_the_stored_text_is_the_folded_title_content_and_tags(session_factory: sessionmaker[Session]) -> None:
     user = insert_user(session_factory)
     note = new_note(user, title="ＰＹＴＨＯＮ", content="Straße\nline two", tags=["Study", "한국어"])
-    with SqlAlchemyNoteUnitOfWork(session_factory, IDS) as uow:
+    with SqlAlchemyNoteUnitOfWork(session_factory, IDS, share_cipher=SHARE_CIPHER) as uow:
         uow.notes.add(note)
         uow.commit()
 
@@ -56,7 +56,7 @@ def test_refresh_rebuilds_the_text_from_the_tag_names_the_notes_carry_now(
     user, other = insert_user(session_factory), insert_user(session_factory)
     renamed, untouched = new_note(user, tags=["Study", "kept"]), new_note(user, tags=["kept"])
     others = new_note(other, tags=["Study"])
-    with SqlAlchemyNoteUnitOfWork(session_factory, IDS) as uow:
+    with SqlAlchemyNoteUnitOfWork(session_factory, IDS, share_cipher=SHARE_CIPHER) as uow:
         for note in (renamed, untouched, others):
             uow.notes.add(note)
         uow.commit()
@@ -65,7 +65,7 @@ def test_refresh_rebuilds_the_text_from_the_tag_names_the_notes_carry_now(
         session.execute(update(TagRow).where(TagRow.user_id == user, TagRow.name == "Study").values(name="Learning"))
     assert found(session_factory, user, "learning") == []
 
-    with SqlAlchemyNoteUnitOfWork(session_factory, IDS) as uow:
+    with SqlAlchemyNoteUnitOfWork(session_factory, IDS, share_cipher=SHARE_CIPHER) as uow:
         uow.notes.refresh_search_text(user_id=user, note_ids=[renamed.id, untouched.id, others.id])
         uow.commit()
 
@@ -79,13 +79,13 @@ def test_refresh_rebuilds_the_text_from_the_tag_names_the_notes_carry_now(
 def test_refresh_is_rolled_back_with_its_unit_of_work(session_factory: sessionmaker[Session]) -> None:
     user = insert_user(session_factory)
     note = new_note(user)
-    with SqlAlchemyNoteUnitOfWork(session_factory, IDS) as uow:
+    with SqlAlchemyNoteUnitOfWork(session_factory, IDS, share_cipher=SHARE_CIPHER) as uow:
         uow.notes.add(note)
         uow.commit()
     with session_factory.begin() as session:
         session.execute(update(NoteRow).where(NoteRow.id == note.id).values(search_text="stale"))
 
-    with SqlAlchemyNoteUnitOfWork(session_factory, IDS) as uow:
+    with SqlAlchemyNoteUnitOfWork(session_factory, IDS, share_cipher=SHARE_CIPHER) as uow:
         uow.notes.refresh_search_text(user_id=user, note_ids=[note.id])
 
     assert stored_text(session_factory, note.id) == "stale"
