@@ -8,6 +8,7 @@ from celery import Celery
 from dependency_injector import containers, providers
 from pydantic import SecretStr
 
+from common.async_probe import AsyncProbe
 from common.clock import SystemClock
 from common.ulid_ids import UlidIdGenerator
 from config import InvalidConfiguration, Settings, load_settings
@@ -27,10 +28,14 @@ from mail.infra.thread_pool_handoff import ThreadPoolEmailHandoff
 from mail.infra.unit_of_work import SqlAlchemyMailUnitOfWork
 from note.application.digest_service import DigestService
 from note.application.note_service import NoteService
+from note.application.portability_service import PortabilityService
 from note.application.remembering_service import RememberingService
+from note.application.share_service import ShareService
 from note.infra.celery_tasks import PLAN_DIGESTS_TASK
 from note.infra.fsrs_review_scheduler import FsrsReviewScheduler
+from note.infra.share_token_cipher import AesGcmShareTokenCipher
 from note.infra.unit_of_work import SqlAlchemyNoteUnitOfWork
+from user.application.access_service import AccessService
 from user.application.user_service import UserService
 from user.domain.login_throttle import LoginThrottlePolicy
 from user.infra.argon2_password_hasher import Argon2PasswordHasher
@@ -78,8 +83,15 @@ def _email_lease(smtp_timeout_seconds: int) -> timedelta:
 
 
 def _relay_pass(container: "Container") -> Callable[[], int]:
-    """One relay pass (forward what is due, prune what is old), with a fresh service and unit of work."""
-    return lambda: container.outbox_service().relay_pass()
+    """One periodic pass, each step with a fresh service and unit of work: relay the outbox
+    (forward what is due, prune what is old), then forget revocations of expired login tokens."""
+
+    def run() -> int:
+        done = container.outbox_service().relay_pass()
+        container.access_service().prune_revoked_tokens()
+        return done
+
+    return run
 
 
 def _digest_pass(container: "Container") -> Callable[[], int]:
@@ -123,10 +135,16 @@ class Container(containers.DeclarativeContainer):
         max_failures=settings.provided.login_max_failures,
         lockout=providers.Factory(timedelta, seconds=settings.provided.login_lockout_seconds),
     )
-    database_probe = providers.Singleton(SqlAlchemyDatabaseProbe, engine)
+    share_token_cipher = providers.Singleton(AesGcmShareTokenCipher, secret=settings.provided.secret_key)
+    # Where share links (and email links) point: PUBLIC_URL, never with a trailing slash.
+    public_url = providers.Callable(lambda settings: settings.public_url, settings)
+    # GET /health awaits these: each runs its blocking probe on a thread of its own, never a request's.
+    database_probe = providers.Singleton(AsyncProbe, providers.Singleton(SqlAlchemyDatabaseProbe, engine))
     broker_probe = providers.Selector(
         providers.Callable(_broker_mode, settings),
-        celery=providers.Singleton(KombuBrokerProbe, settings.provided.celery_broker_url),
+        celery=providers.Singleton(
+            AsyncProbe, providers.Singleton(KombuBrokerProbe, settings.provided.celery_broker_url)
+        ),
         in_process=providers.Object(None),
     )
     email_policy = providers.Singleton(
@@ -186,12 +204,19 @@ class Container(containers.DeclarativeContainer):
     user_uow = providers.Factory(SqlAlchemyUserUnitOfWork, session_factory=session_factory, outbox=outbox.provider)
     mail_uow = providers.Factory(SqlAlchemyMailUnitOfWork, session_factory=session_factory)
     note_uow = providers.Factory(
-        SqlAlchemyNoteUnitOfWork, session_factory=session_factory, ids=ids, outbox=outbox.provider
+        SqlAlchemyNoteUnitOfWork,
+        session_factory=session_factory,
+        ids=ids,
+        share_cipher=share_token_cipher,
+        outbox=outbox.provider,
     )
     note_service = providers.Factory(NoteService, uow=note_uow, clock=clock, ids=ids)
     review_scheduler = providers.Singleton(FsrsReviewScheduler)
     remembering_service = providers.Factory(RememberingService, uow=note_uow, scheduler=review_scheduler, clock=clock)
     digest_service = providers.Factory(DigestService, uow=note_uow, clock=clock, emails=email_handoff)
+    portability_service = providers.Factory(PortabilityService, uow=note_uow, clock=clock, ids=ids)
+    import_max_bytes = providers.Callable(lambda settings: settings.import_max_bytes, settings)
+    share_service = providers.Factory(ShareService, uow=note_uow, clock=clock)
     user_service = providers.Factory(
         UserService,
         uow=user_uow,
@@ -202,6 +227,7 @@ class Container(containers.DeclarativeContainer):
         throttle_policy=login_throttle_policy,
         emails=email_handoff,
     )
+    access_service = providers.Factory(AccessService, uow=user_uow, tokens=token_issuer, clock=clock, ids=ids)
     outbox_service = providers.Factory(
         OutboxService,
         uow=mail_uow,

@@ -3,7 +3,7 @@
 Existing notes get a schedule first due one day after they were created.
 
 Revision ID: 0011
-Revises: 0004
+Revises: 0009
 Create Date: 2026-12-01
 """
 
@@ -15,7 +15,7 @@ from alembic import op
 from sqlalchemy.dialects import mysql
 
 revision: str = "0011"
-down_revision: str | None = "0004"
+down_revision: str | None = "0009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -23,7 +23,7 @@ MYSQL = {"mysql_charset": "utf8mb4", "mysql_engine": "InnoDB"}
 
 
 def exact(length: int) -> sa.types.TypeEngine:
-    return sa.String(length).with_variant(mysql.VARCHAR(length, collation="utf8mb4_bin"), "mysql", "mariadb")
+    return sa.String(length).with_variant(mysql.VARCHAR(length, collation="utf8mb4_nopad_bin"), "mysql", "mariadb")
 
 
 def timestamp() -> sa.types.TypeEngine:

@@ -7,13 +7,20 @@ from datetime import datetime
 
 from common.unit_of_work import UnitOfWork
 from mail.application.ports import Outbox
-from note.domain.repository import DigestWeekRepository, NoteRepository, ReviewScheduleRepository, TagRepository
+from note.domain.repository import (
+    DigestWeekRepository,
+    NoteImportRepository,
+    NoteRepository,
+    ReviewScheduleRepository,
+    ShareRepository,
+    TagRepository,
+)
 from note.domain.review import MemoryState, Rating
 
 
 class NoteUnitOfWork(UnitOfWork):
-    """Raises ``WriteConflict`` out of its ``with`` block when the database
-    aborted the transaction for a conflict with a concurrent one."""
+    """Raises ``WriteConflict`` (``common.unit_of_work``) out of its ``with`` block
+    when the database aborted the transaction for a conflict with a concurrent one."""
 
     notes: NoteRepository
     tags: TagRepository
@@ -21,6 +28,8 @@ class NoteUnitOfWork(UnitOfWork):
     digest_recipients: "DigestRecipients"
     digest_weeks: DigestWeekRepository
     outbox: Outbox  # the mail app's, on this unit of work's transaction
+    imports: NoteImportRepository
+    shares: ShareRepository
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,8 +63,3 @@ class ReviewScheduler(ABC):
         self, memory: MemoryState, *, rating: Rating, last_reviewed_at: datetime | None, now: datetime
     ) -> MemoryState:
         """The memory state after a review rated ``rating`` at ``now``, rescheduled from ``now``."""
-
-
-class WriteConflict(Exception):
-    """The database rolled this unit of work back to break a deadlock with a
-    concurrent one; running the use case again may well succeed."""

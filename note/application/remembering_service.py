@@ -5,9 +5,10 @@ from dataclasses import dataclass
 from datetime import date
 
 from common.clock import Clock
+from common.unit_of_work import retry_on_conflict
 from note.application.ports import NoteUnitOfWork, ReviewScheduler
 from note.domain.calendar import memo_day_of, stats_window, streaks, today_in
-from note.domain.errors import NoteNotFound
+from note.domain.errors import NoteNotFound, NoteWriteConflict
 from note.domain.note import Note, parse_memo_date
 from note.domain.review import DueNote, Rating, ReviewSchedule
 
@@ -57,22 +58,27 @@ class RememberingService:
     def review_note(self, *, actor_id: str, note_id: str, rating: Rating) -> ReviewSchedule:
         """Record a review of one of the caller's notes and reschedule it from now.
 
-        The schedule is locked while it is read and written: two reviews of a note queue, none is lost."""
-        with self._uow as uow:
-            note = uow.notes.get(note_id)
-            if note is None or not note.belongs_to(actor_id):
-                raise NoteNotFound()
-            schedule = uow.schedules.get_for_update(note_id)
-            if schedule is None:  # deleted between the two reads
-                raise NoteNotFound()
-            now = self._clock.now()
-            outcome = self._scheduler.review(
-                schedule.memory, rating=rating, last_reviewed_at=schedule.last_reviewed_at, now=now
-            )
-            schedule.record(rating=rating, outcome=outcome, now=now)
-            uow.schedules.save(schedule)
-            uow.commit()
-        return schedule
+        The schedule is locked while it is read and written: two reviews of a note queue, none is lost.
+        A transaction the database aborts for a conflict runs again (``retry_on_conflict``)."""
+
+        def review() -> ReviewSchedule:
+            with self._uow as uow:
+                note = uow.notes.get(note_id)
+                if note is None or not note.belongs_to(actor_id):
+                    raise NoteNotFound()
+                schedule = uow.schedules.get_for_update(note_id)
+                if schedule is None:  # deleted between the two reads
+                    raise NoteNotFound()
+                now = self._clock.now()
+                outcome = self._scheduler.review(
+                    schedule.memory, rating=rating, last_reviewed_at=schedule.last_reviewed_at, now=now
+                )
+                schedule.record(rating=rating, outcome=outcome, now=now)
+                uow.schedules.save(schedule)
+                uow.commit()
+            return schedule
+
+        return retry_on_conflict(review, exhausted=NoteWriteConflict)
 
     def on_this_day(self, *, actor_id: str, timezone: str, day: str | None = None) -> OnThisDay:
         """``day`` is ``YYYYMMDD`` (default: today in ``timezone``)."""

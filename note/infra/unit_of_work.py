@@ -1,22 +1,26 @@
 from collections.abc import Callable
 from types import TracebackType
 
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from common.ids import IdGenerator
-from database.errors import is_deadlock, is_foreign_key_violation
+from common.unit_of_work import WriteConflict
+from database.errors import is_duplicate_key, is_foreign_key_violation
 from database.unit_of_work import SqlAlchemyUnitOfWork
 from mail.application.ports import Outbox
-from note.application.ports import NoteUnitOfWork, WriteConflict
+from note.application.ports import NoteUnitOfWork
 from note.domain.errors import NoteOwnerGone
 from note.infra.digest_recipients import SqlAlchemyDigestRecipients
 from note.infra.repository import (
     SqlAlchemyDigestWeekRepository,
+    SqlAlchemyNoteImportRepository,
     SqlAlchemyNoteRepository,
     SqlAlchemyReviewScheduleRepository,
+    SqlAlchemyShareRepository,
     SqlAlchemyTagRepository,
 )
+from note.infra.share_token_cipher import AesGcmShareTokenCipher
 
 
 class SqlAlchemyNoteUnitOfWork(SqlAlchemyUnitOfWork, NoteUnitOfWork):
@@ -28,10 +32,12 @@ class SqlAlchemyNoteUnitOfWork(SqlAlchemyUnitOfWork, NoteUnitOfWork):
         session_factory: sessionmaker[Session],
         ids: IdGenerator,
         *,
+        share_cipher: AesGcmShareTokenCipher,
         outbox: Callable[[Session], Outbox] | None = None,
     ) -> None:
         super().__init__(session_factory)
         self._ids = ids  # for the rows of tags created on the way
+        self._share_cipher = share_cipher
         self._outbox_on = outbox
 
     def _bind(self, session: Session) -> None:
@@ -42,6 +48,8 @@ class SqlAlchemyNoteUnitOfWork(SqlAlchemyUnitOfWork, NoteUnitOfWork):
         self.digest_weeks = SqlAlchemyDigestWeekRepository(session)
         if self._outbox_on is not None:
             self.outbox = self._outbox_on(session)
+        self.imports = SqlAlchemyNoteImportRepository(session)
+        self.shares = SqlAlchemyShareRepository(session, self._share_cipher)
 
     def __exit__(
         self,
@@ -49,8 +57,10 @@ class SqlAlchemyNoteUnitOfWork(SqlAlchemyUnitOfWork, NoteUnitOfWork):
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        super().__exit__(exc_type, exc, tb)  # rolls back and closes the session
-        if isinstance(exc, OperationalError) and is_deadlock(exc):
+        super().__exit__(exc_type, exc, tb)  # rolls back, closes the session, raises WriteConflict
+        if isinstance(exc, IntegrityError) and is_duplicate_key(exc):
+            # Only ids that came from outside can collide (an import of the same file running at once):
+            # running the use case again sees the other's notes and skips them.
             raise WriteConflict() from exc
         if isinstance(exc, IntegrityError) and is_foreign_key_violation(exc):
             # The note's user (its only parent that can vanish) was deleted by a transaction that committed first.

@@ -177,6 +177,30 @@ def test_a_deleted_note_is_no_longer_due(client: TestClient, clock: FakeClock) -
     assert client.get("/review/due", headers=headers).json()["due_count"] == 0
 
 
+def test_imported_notes_are_first_due_one_day_after_their_created_at(client: TestClient, clock: FakeClock) -> None:
+    _, headers = new_user(client)
+    written = (clock.now() - timedelta(days=3)).replace(microsecond=0)
+    notes = [
+        {"title": "old", "content": "c", "memo_date": "20261127", "created_at": written.isoformat()},
+        {"title": "undated", "content": "c", "memo_date": "20261127"},
+    ]
+
+    response = client.post("/notes/import", json={"notes": notes}, headers=headers)
+
+    assert response.json() == {"created": 2, "skipped": 0}
+    due = client.get("/review/due", headers=headers).json()
+    assert due["due_count"] == 1
+    [entry] = due["notes"]
+    assert entry["title"] == "old"
+    assert entry["review"]["due_at"] == (written + timedelta(days=1)).isoformat()
+    assert entry["review"]["state"] == "learning"
+    clock.advance(days=1)
+    assert {entry["title"] for entry in client.get("/review/due", headers=headers).json()["notes"]} == {
+        "old",
+        "undated",
+    }
+
+
 # --- on this day -------------------------------------------------------------------------------
 
 

@@ -15,7 +15,7 @@ from note.domain.review import MemoryState, Rating, ReviewSchedule, ReviewState
 from note.infra.fsrs_review_scheduler import FsrsReviewScheduler
 from note.infra.unit_of_work import SqlAlchemyNoteUnitOfWork
 from tests.fakes import FakeClock
-from tests.note_support import insert_user
+from tests.note_support import SHARE_CIPHER, insert_user
 from tests.support import alembic_config
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
@@ -70,10 +70,12 @@ def test_again_in_review_goes_to_relearning() -> None:
 def test_a_note_is_written_with_its_schedule_and_deleted_with_it(session_factory: sessionmaker[Session]) -> None:
     user_id = insert_user(session_factory)
     ids = UlidIdGenerator()
-    service = NoteService(uow=SqlAlchemyNoteUnitOfWork(session_factory, ids), clock=FakeClock(NOW), ids=ids)
+    service = NoteService(
+        uow=SqlAlchemyNoteUnitOfWork(session_factory, ids, share_cipher=SHARE_CIPHER), clock=FakeClock(NOW), ids=ids
+    )
 
     note = service.create_note(actor_id=user_id, title="t", content="c", memo_date="20261201")
-    with SqlAlchemyNoteUnitOfWork(session_factory, ids) as uow:
+    with SqlAlchemyNoteUnitOfWork(session_factory, ids, share_cipher=SHARE_CIPHER) as uow:
         schedule = uow.schedules.get_for_update(note.id)
     service.delete_note(actor_id=user_id, note_id=note.id)
 

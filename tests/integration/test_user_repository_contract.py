@@ -317,3 +317,20 @@ def test_work_after_a_rollback_is_what_commit_keeps(new_uow: NewUnitOfWork) -> N
 
 def outbox_on(session: Session) -> SqlAlchemyOutbox:
     return SqlAlchemyOutbox(session, ids=UlidIdGenerator(), policy=DEFAULT_DELIVERY_POLICY)
+
+
+def test_get_for_update_reads_what_get_reads_and_save_keeps_it(new_uow: NewUnitOfWork) -> None:
+    user = make_user()
+    add(new_uow, user)
+
+    with new_uow() as uow:
+        locked = uow.users.get_for_update(user.id)
+        assert locked == user
+        assert uow.users.get_for_update(new_id()) is None
+        assert locked is not None
+        locked.rename("Renamed", now=datetime.now(UTC))
+        uow.users.save(locked)
+        uow.users.save(locked)  # nothing changed since: a no-op
+        uow.commit()
+
+    assert load(new_uow, user.id) == locked

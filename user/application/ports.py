@@ -6,13 +6,20 @@ from datetime import datetime
 
 from common.unit_of_work import UnitOfWork
 from mail.application.ports import Outbox
-from user.domain.repository import LoginThrottleRepository, UserRepository
+from user.domain.repository import (
+    LoginThrottleRepository,
+    PersonalTokenRepository,
+    RevokedTokenRepository,
+    UserRepository,
+)
 
 
 class UserUnitOfWork(UnitOfWork):
     users: UserRepository
     login_throttles: LoginThrottleRepository
     outbox: Outbox  # the mail app's: emails queued here commit with the account
+    revoked_tokens: RevokedTokenRepository
+    personal_tokens: PersonalTokenRepository
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,11 +52,13 @@ class AccessToken:
 class TokenClaims:
     subject: str
     version: int
+    token_id: str  # the ``jti``: what a logout revokes
+    expires_at: datetime
 
 
 class TokenIssuer(ABC):
     @abstractmethod
-    def issue(self, *, subject: str, version: int, now: datetime) -> AccessToken: ...
+    def issue(self, *, subject: str, version: int, token_id: str, now: datetime) -> AccessToken: ...
 
     @abstractmethod
     def decode(self, token: str) -> TokenClaims:

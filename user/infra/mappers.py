@@ -5,6 +5,7 @@ from typing import Any
 from sqlalchemy import Row
 
 from user.domain.login_throttle import LoginThrottle
+from user.domain.personal_token import PersonalToken
 from user.domain.user import Digest, Role, User, email_key
 from user.infra.db_models import LoginThrottleRow, UserRow
 
@@ -44,3 +45,29 @@ def user_values(user: User) -> dict[str, Any]:
 
 def throttle_from_row(row: LoginThrottleRow | Row[Any]) -> LoginThrottle:
     return LoginThrottle(email_key=row.email_key, failures=row.failures, locked_until=row.locked_until)
+
+
+def personal_token_from_row(row: Row[Any], *, prefix: str = "") -> PersonalToken:
+    """From a Core row of ``personal_tokens``, whose columns may carry a ``prefix`` (in a join)."""
+    mapping = row._mapping
+    return PersonalToken(
+        id=mapping[f"{prefix}id"],
+        user_id=mapping[f"{prefix}user_id"],
+        name=mapping[f"{prefix}name"],
+        token_hash=mapping[f"{prefix}token_hash"],
+        created_at=mapping[f"{prefix}created_at"],
+        expires_at=mapping[f"{prefix}expires_at"],
+        last_used_at=mapping[f"{prefix}last_used_at"],
+    )
+
+
+def personal_token_values(token: PersonalToken) -> dict[str, Any]:
+    return {
+        "id": token.id,
+        "user_id": token.user_id,
+        "name": token.name,
+        "token_hash": token.token_hash,
+        "created_at": token.created_at,
+        "expires_at": token.expires_at,
+        "last_used_at": token.last_used_at,
+    }

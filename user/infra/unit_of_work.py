@@ -7,7 +7,12 @@ from sqlalchemy.orm import Session, sessionmaker
 from database.unit_of_work import SqlAlchemyUnitOfWork
 from mail.application.ports import Outbox
 from user.application.ports import UserUnitOfWork
-from user.infra.repository import SqlAlchemyLoginThrottleRepository, SqlAlchemyUserRepository
+from user.infra.repository import (
+    SqlAlchemyLoginThrottleRepository,
+    SqlAlchemyPersonalTokenRepository,
+    SqlAlchemyRevokedTokenRepository,
+    SqlAlchemyUserRepository,
+)
 
 
 class SqlAlchemyUserUnitOfWork(SqlAlchemyUnitOfWork, UserUnitOfWork):
@@ -25,3 +30,5 @@ class SqlAlchemyUserUnitOfWork(SqlAlchemyUnitOfWork, UserUnitOfWork):
         self.login_throttles = SqlAlchemyLoginThrottleRepository(session)
         if self._outbox_on is not None:
             self.outbox = self._outbox_on(session)
+        self.revoked_tokens = SqlAlchemyRevokedTokenRepository(session)
+        self.personal_tokens = SqlAlchemyPersonalTokenRepository(session)
