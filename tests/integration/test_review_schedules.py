@@ -1,5 +1,5 @@
 """Review schedules on a real database and the real FSRS: the FSRS adapter's outcomes,
-a schedule written with its note and gone with it, and migration 0011 scheduling older notes."""
+a schedule written with its note and gone with it, and migration 0010 scheduling older notes."""
 
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -85,7 +85,7 @@ def test_a_note_is_written_with_its_schedule_and_deleted_with_it(session_factory
         assert left.scalar() == 0
 
 
-def test_migration_0011_schedules_the_notes_written_before_it(tmp_path: Path) -> None:
+def test_migration_0010_schedules_the_notes_written_before_it(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'old.db'}"
     config = alembic_config(url)
     command.upgrade(config, "0004")
