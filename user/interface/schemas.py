@@ -120,8 +120,9 @@ class LoginForm(BaseModel):
     this API has no scopes and no registered clients."""
 
     grant_type: str | None = Field(default=None, pattern="^password$", description="`password`, or absent")
-    username: str = Field(description="The account's email", examples=["dexter@example.com"])
-    password: str
+    # An empty form field is a missing one to FastAPI (422 "Field required"): the schema says so.
+    username: str = Field(min_length=1, description="The account's email", examples=["dexter@example.com"])
+    password: str = Field(min_length=1, json_schema_extra={"format": "password"})
 
 
 class TokenResponse(ResponseModel):
