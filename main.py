@@ -30,6 +30,7 @@ from note.interface.router import router as note_router
 from observability.log import configure_logging
 from user.application.user_service import AdminBootstrap
 from user.interface.router import router as user_router
+from web.openapi import install_openapi, operation_id
 from web.operations import router as operations_router
 from web.schemas import error_responses
 
@@ -38,9 +39,10 @@ logger = logging.getLogger(__name__)
 PROJECT_ROOT = Path(__file__).resolve().parent
 GZIP_MINIMUM_BYTES = 1024
 DESCRIPTION = """
-Keep "Today I Learned" notes: sign up, log in with the OAuth2 password flow
-(**Authorize** above: the username is your email), then write notes with a
-learning date and tags.
+Keep "Today I Learned" notes: sign up (`POST /users`), log in with the OAuth2
+password flow (`POST /users/login`, a form whose `username` is your email), then
+send the token as `Authorization: Bearer <access_token>` and write notes with a
+learning date and tags. A personal access token (`til_pat_…`) goes in the same header.
 """
 
 
@@ -58,11 +60,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         swagger_ui_parameters={"persistAuthorization": True},
         # The body limit is the middleware's, on every route: any request may carry a body over 1 MiB.
         responses=error_responses(413),
+        generate_unique_id_function=operation_id,
     )
     app.state.container = container
     app.include_router(user_router)
     app.include_router(note_router)
     app.include_router(operations_router)
+    install_openapi(app)
     register_error_handlers(app)
     _add_middlewares(app, settings)
     return app

@@ -3,7 +3,7 @@
 from typing import Annotated, Literal, Protocol
 
 from dependency_injector.wiring import inject
-from fastapi import APIRouter, Depends, Header, Response, status
+from fastapi import APIRouter, Depends, Request, Response, status
 from prometheus_client import REGISTRY
 from prometheus_client.exposition import choose_encoder
 from pydantic import BaseModel
@@ -60,7 +60,10 @@ async def health(
     },
     summary="Prometheus metrics of this process",
 )
-def metrics(accept: Annotated[str | None, Header(include_in_schema=False)] = None) -> Response:
-    """The text format (0.0.4) by default; OpenMetrics when the scraper's ``Accept`` asks for it."""
-    encode, content_type = choose_encoder(accept or "")
+def metrics(request: Request) -> Response:
+    """The text format (0.0.4) by default; OpenMetrics when the scraper's ``Accept`` asks for it.
+
+    ``Accept`` is read from the request, not declared as a parameter: a parameter would make FastAPI
+    declare a 422 that no ``Accept`` can cause."""
+    encode, content_type = choose_encoder(request.headers.get("accept", ""))
     return Response(encode(REGISTRY), media_type=content_type)

@@ -113,8 +113,11 @@ def list_notes(
     return NotePageResponse.from_domain(service.list_notes(actor_id=actor.id, page=page, search=search))
 
 
+# ``:path``: Starlette matches routes on the decoded path, so ``/notes/tags/a%2Fb/notes`` is
+# ``/notes/tags/a/b/notes``. A tag never has a ``/`` (SPEC), so that is an unknown tag, with no notes;
+# without ``:path`` no route would match it and the answer would be a 404 the schema does not declare.
 @router.get(
-    "/notes/tags/{tag_name}/notes",
+    "/notes/tags/{tag_name:path}/notes",
     tags=NOTES,
     responses=AUTHENTICATED,
     summary="The caller's notes with a tag, newest first (an unknown tag has none)",

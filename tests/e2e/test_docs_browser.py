@@ -247,12 +247,16 @@ def test_a_personal_access_token_pasted_into_swagger_ui_authorizes_try_it_out(
     page.locator(".auth-wrapper .btn.authorize").click(timeout=RENDER_TIMEOUT_MS)
 
     containers = page.locator(".modal-ux .auth-container")
-    assert containers.filter(has_text="OAuth2PasswordBearer").locator("input#oauth_username").count() == 1
+    oauth2 = containers.filter(has_text="OAuth2PasswordBearer")
+    assert oauth2.locator("input#oauth_username").count() == 1
+    # The dialog says what its OAuth2 fields mean here: the email in username, no client credentials.
+    assert "email goes in username" in oauth2.inner_text()
+    assert "Leave client_id and client_secret empty" in oauth2.inner_text()
     field = containers.filter(has_text="PersonalAccessToken")
     field.locator("input").fill(personal)
     field.locator("button.authorize").click()
     page.locator(".modal-ux button.btn-done").first.click()
-    operation = page.locator("#operations-users-get_me_users_me_get")
+    operation = page.locator("#operations-users-users-get_me")
     operation.locator(".opblock-summary").click()
     operation.locator(".try-out__btn").click()
     operation.locator("button.execute").click()

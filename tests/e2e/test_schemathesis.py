@@ -83,7 +83,7 @@ HOOKS = {"SCHEMATHESIS_HOOKS": "tests.e2e.schemathesis_hooks", "PYTHONPATH": str
 
 DELETE_ME = "DELETE /users"
 LOGOUTS = {"POST /users/logout", "POST /users/logout-all"}
-LOGOUT_OPERATION_IDS = ["logout_users_logout_post", "logout_all_users_logout_all_post"]
+LOGOUT_OPERATION_IDS = ["users-logout", "users-logout_all"]
 # SPEC §11: a personal access token gets 403 "This needs a login token" here.
 LOGIN_TOKEN_ONLY = {
     "PUT /users",
@@ -291,7 +291,7 @@ def test_every_operation_passes_every_check(
         directory=tmp_path,
         config=config_file(tmp_path, auth=auth, peers=("alice", "bob")),
         operations=[
-            *("--exclude-operation-id", "delete_me_users_delete"),
+            *("--exclude-operation-id", "users-delete_me"),
             *(option for operation_id in LOGOUT_OPERATION_IDS for option in ("--exclude-operation-id", operation_id)),
         ],
     )
@@ -319,7 +319,7 @@ def test_delete_users_is_fuzzed_alone_as_a_sacrificial_account(
         server,
         directory=tmp_path,
         config=config_file(tmp_path, auth=auth),
-        operations=["--include-operation-id", "delete_me_users_delete"],
+        operations=["--include-operation-id", "users-delete_me"],
     )
 
     assert run.returncode == 0, "Schemathesis found failures: its report is in the captured output above"

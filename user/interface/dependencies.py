@@ -22,7 +22,15 @@ from web.injection import Provided
 
 # Both read the same ``Authorization: Bearer`` header; two schemes so that Swagger UI offers the OAuth2
 # password form (login tokens) and a field to paste a personal access token into.
-bearer_token = OAuth2PasswordBearer(tokenUrl="/users/login", auto_error=False)
+bearer_token = OAuth2PasswordBearer(
+    tokenUrl="/users/login",
+    auto_error=False,
+    description=(
+        "Log in with your account: your **email** goes in `username`, then your password. "
+        "Leave `client_id` and `client_secret` empty (this API has no OAuth2 clients) and the "
+        "client credentials location as it is; there are no scopes to choose."
+    ),
+)
 personal_token_bearer = HTTPBearer(
     auto_error=False,
     scheme_name="PersonalAccessToken",

@@ -3,8 +3,7 @@
 from typing import Annotated
 
 from dependency_injector.wiring import inject
-from fastapi import APIRouter, Depends, Response, status
-from fastapi.security import OAuth2PasswordRequestForm
+from fastapi import APIRouter, Form, Response, status
 
 from user.interface.dependencies import (
     AccessServiceDep,
@@ -14,6 +13,7 @@ from user.interface.dependencies import (
     UserServiceDep,
 )
 from user.interface.schemas import (
+    LoginForm,
     PersonalTokenCreate,
     PersonalTokenCreated,
     PersonalTokenListResponse,
@@ -60,7 +60,7 @@ def create_user(
     summary="Log in (OAuth2 password flow): username is the email",
 )
 @inject
-def login(form: Annotated[OAuth2PasswordRequestForm, Depends()], service: UserServiceDep) -> TokenResponse:
+def login(form: Annotated[LoginForm, Form()], service: UserServiceDep) -> TokenResponse:
     token = service.login(email=form.username, password=form.password)
     return TokenResponse.from_domain(token)
 

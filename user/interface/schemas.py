@@ -136,6 +136,18 @@ class UserPageResponse(ResponseModel):
         )
 
 
+class LoginForm(BaseModel):
+    """``POST /users/login``'s form: OAuth2's password grant, whose ``username`` is the account's email.
+
+    OAuth2's other form fields (``scope``, ``client_id``, ``client_secret``) are accepted and ignored:
+    this API has no scopes and no registered clients."""
+
+    grant_type: str | None = Field(default=None, pattern="^password$", description="`password`, or absent")
+    # An empty form field is a missing one to FastAPI (422 "Field required"): the schema says so.
+    username: str = Field(min_length=1, description="The account's email", examples=["dexter@example.com"])
+    password: str = Field(min_length=1, json_schema_extra={"format": "password"})
+
+
 class TokenResponse(ResponseModel):
     access_token: str
     token_type: Literal["bearer"] = "bearer"
