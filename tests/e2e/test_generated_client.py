@@ -24,7 +24,9 @@ from tests.support import PASSWORD, TEST_JWT_SECRET, unique_email
 GENERATOR = Path(sys.executable).with_name("openapi-python-client")
 PACKAGE = "til_notes_client"
 # Formatting the generated code (ruff, as a post hook) is not what this test is about.
-GENERATOR_CONFIG = "post_hooks: []\n"
+# The generator knows no application/zip request body; the Markdown zip import is bytes like any
+# octet stream (openapi-python-client's documented content_type_overrides).
+GENERATOR_CONFIG = "post_hooks: []\ncontent_type_overrides:\n  application/zip: application/octet-stream\n"
 
 
 @pytest.fixture(scope="module")

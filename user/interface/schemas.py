@@ -1,5 +1,6 @@
 """Request and response models of the user routes."""
 
+import re
 from collections.abc import Sequence
 from typing import Annotated, Literal, Self
 
@@ -66,12 +67,24 @@ Password = Annotated[
     AfterValidator(pydantic_rule(check_password)),
 ]
 
+
+def _member_name(zone: str) -> str:
+    """A time zone as an identifier that no other zone shares: ``Etc/GMT+1`` is ``ETC_GMT_PLUS_1``."""
+    spelled = zone.replace("+", "_plus_").replace("-", "_minus_")
+    return re.sub(r"[^A-Za-z0-9]+", "_", spelled).strip("_").upper()
+
+
 TimeZone = Annotated[
     str,
     Field(
         min_length=1,
         max_length=TIMEZONE_MAX_LENGTH,
-        json_schema_extra={"enum": sorted(TIMEZONES)},
+        # ``x-enum-varnames``: names generated clients give the members; ``Etc/GMT+1`` and ``Etc/GMT-1``
+        # would otherwise both become ``ETC_GMT1``.
+        json_schema_extra={
+            "enum": sorted(TIMEZONES),
+            "x-enum-varnames": [_member_name(zone) for zone in sorted(TIMEZONES)],
+        },
         description="An IANA time zone name; 'today' in on-this-day, stats and the digest is the day there",
         examples=["Asia/Seoul"],
     ),
