@@ -57,6 +57,9 @@ class Settings(BaseSettings):
     smtp_timeout_seconds: Positive = 10
     email_sender: str = "noreply@localhost"
     welcome_email_subject: str = "회원가입을 환영합니다."
+    password_reset_email_subject: str = "비밀번호 재설정 안내"
+    email_verification_email_subject: str = "이메일 주소를 확인해 주세요"
+    password_changed_email_subject: str = "비밀번호가 변경되었습니다"
     # The outbox: first retry after EMAIL_RETRY_BASE_SECONDS, doubling up to
     # EMAIL_RETRY_MAX_SECONDS; the relay looks for due emails this often.
     email_retry_base_seconds: PositiveSeconds = 30
@@ -77,6 +80,13 @@ class Settings(BaseSettings):
 
     login_max_failures: Positive = 5
     login_lockout_seconds: Positive = 900
+
+    # Links in emails start with PUBLIC_URL (default: http://HOST:PORT).
+    public_url: str | None = None
+    password_reset_token_minutes: Annotated[int, Field(ge=1, le=1440)] = 30
+    email_verification_token_hours: Annotated[int, Field(ge=1, le=720)] = 48
+    account_emails_per_hour: Annotated[int, Field(ge=1, le=100)] = 3
+    require_verified_email: bool = False
 
     @field_validator("log_level", mode="before")
     @classmethod
@@ -121,6 +131,20 @@ class Settings(BaseSettings):
             raise ValueError("the port of the URL is not a number") from None
         return value
 
+    @field_validator("public_url")
+    @classmethod
+    def _public_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+            raise ValueError("not an http(s) base URL, e.g. https://til.example.com")
+        try:
+            parts.port  # noqa: B018 - raises on a non-numeric port
+        except ValueError:
+            raise ValueError("the port of the URL is not a number") from None
+        return value.rstrip("/")
+
     @field_validator("email_sender", "first_admin_email")
     @classmethod
     def _address(cls, value: str | None) -> str | None:
@@ -161,6 +185,11 @@ class Settings(BaseSettings):
     def sqlalchemy_url(self) -> str:
         """The configured database URL, or the embedded SQLite file."""
         return self.database_url or f"sqlite:///{self.data_dir / 'til.db'}"
+
+    @property
+    def base_url(self) -> str:
+        """``PUBLIC_URL``, or where ``python main.py`` listens; never with a trailing slash."""
+        return self.public_url or f"http://{self.host}:{self.port}"
 
     @property
     def secret_key(self) -> str:

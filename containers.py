@@ -26,7 +26,10 @@ from mail.infra.thread_pool_handoff import ThreadPoolEmailHandoff
 from mail.infra.unit_of_work import SqlAlchemyMailUnitOfWork
 from note.application.note_service import NoteService
 from note.infra.unit_of_work import SqlAlchemyNoteUnitOfWork
+from user.application.account_emails import AccountEmails
+from user.application.account_service import AccountService
 from user.application.user_service import UserService
+from user.domain.account_token import AccountTokenPolicy
 from user.domain.login_throttle import LoginThrottlePolicy
 from user.infra.argon2_password_hasher import Argon2PasswordHasher
 from user.infra.jose_token_issuer import JoseTokenIssuer
@@ -57,8 +60,15 @@ def _email_lease(smtp_timeout_seconds: int) -> timedelta:
 
 
 def _relay_pass(container: "Container") -> Callable[[], int]:
-    """One relay pass (forward what is due, prune what is old), with a fresh service and unit of work."""
-    return lambda: container.outbox_service().relay_pass()
+    """One relay pass (forward what is due, prune what is old, delete spent account tokens),
+    with fresh services and units of work."""
+
+    def relay_pass() -> int:
+        taken = container.outbox_service().relay_pass()
+        container.account_service().purge_spent_tokens()
+        return taken
+
+    return relay_pass
 
 
 def _forward(container: "Container") -> Callable[[QueuedEmail], object]:
@@ -75,6 +85,7 @@ class Container(containers.DeclarativeContainer):
             "note.interface.router",
             "user.interface.dependencies",
             "user.interface.router",
+            "user.interface.pages",
         ]
     )
 
@@ -97,6 +108,15 @@ class Container(containers.DeclarativeContainer):
         max_failures=settings.provided.login_max_failures,
         lockout=providers.Factory(timedelta, seconds=settings.provided.login_lockout_seconds),
     )
+    account_token_policy = providers.Singleton(
+        AccountTokenPolicy,
+        reset_lifetime=providers.Factory(timedelta, minutes=settings.provided.password_reset_token_minutes),
+        verification_lifetime=providers.Factory(timedelta, hours=settings.provided.email_verification_token_hours),
+        emails_per_hour=settings.provided.account_emails_per_hour,
+    )
+    account_emails = providers.Singleton(
+        AccountEmails, public_url=settings.provided.base_url, policy=account_token_policy, ids=ids
+    )
     database_probe = providers.Singleton(SqlAlchemyDatabaseProbe, engine)
     broker_probe = providers.Selector(
         providers.Callable(_broker_mode, settings),
@@ -110,7 +130,15 @@ class Container(containers.DeclarativeContainer):
         retry_max=providers.Factory(timedelta, seconds=settings.provided.email_retry_max_seconds),
     )
     email_renderer = providers.Singleton(
-        TemplateEmailRenderer, subjects=providers.Dict({EmailKind.WELCOME: settings.provided.welcome_email_subject})
+        TemplateEmailRenderer,
+        subjects=providers.Dict(
+            {
+                EmailKind.WELCOME: settings.provided.welcome_email_subject,
+                EmailKind.PASSWORD_RESET: settings.provided.password_reset_email_subject,
+                EmailKind.EMAIL_VERIFICATION: settings.provided.email_verification_email_subject,
+                EmailKind.PASSWORD_CHANGED: settings.provided.password_changed_email_subject,
+            }
+        ),
     )
     email_sender = providers.Selector(
         providers.Callable(_smtp_mode, settings),
@@ -164,6 +192,16 @@ class Container(containers.DeclarativeContainer):
         ids=ids,
         throttle_policy=login_throttle_policy,
         emails=email_handoff,
+        account_emails=account_emails,
+    )
+    account_service = providers.Factory(
+        AccountService,
+        uow=user_uow,
+        hasher=password_hasher,
+        clock=clock,
+        account_emails=account_emails,
+        emails=email_handoff,
+        require_verified_email=settings.provided.require_verified_email,
     )
     outbox_service = providers.Factory(
         OutboxService,

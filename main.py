@@ -24,6 +24,7 @@ from middlewares.request_context import RequestContextMiddleware
 from note.interface.router import router as note_router
 from observability.log import configure_logging
 from user.application.user_service import AdminBootstrap
+from user.interface.pages import router as user_pages_router
 from user.interface.router import router as user_router
 from web.operations import router as operations_router
 from web.schemas import error_responses
@@ -55,6 +56,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.container = container
     app.include_router(user_router)
+    app.include_router(user_pages_router)
     app.include_router(note_router)
     app.include_router(operations_router)
     register_error_handlers(app)

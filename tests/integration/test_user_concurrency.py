@@ -15,7 +15,7 @@ from common.clock import SystemClock
 from common.ids import IdGenerator
 from mail.domain.outbox_email import DEFAULT_DELIVERY_POLICY
 from mail.infra.repository import SqlAlchemyOutbox
-from tests.fakes import FakeEmailHandoff, FakePasswordHasher, FakeTokenIssuer
+from tests.fakes import FakeEmailHandoff, FakePasswordHasher, FakeTokenIssuer, fake_account_emails
 from user.application.user_service import UserService
 from user.domain.errors import EmailAlreadyRegistered, InvalidCredentials, WrongCurrentPassword
 from user.domain.login_throttle import LoginThrottlePolicy
@@ -47,6 +47,7 @@ def make_service(session_factory: sessionmaker[Session]) -> UserService:
         ids=UniqueIds(),
         throttle_policy=LoginThrottlePolicy(max_failures=100, lockout=timedelta(minutes=15)),
         emails=FakeEmailHandoff(),
+        account_emails=fake_account_emails(UniqueIds()),
     )
 
 

@@ -6,12 +6,13 @@ from datetime import datetime
 
 from common.unit_of_work import UnitOfWork
 from mail.application.ports import Outbox
-from user.domain.repository import LoginThrottleRepository, UserRepository
+from user.domain.repository import AccountTokenRepository, LoginThrottleRepository, UserRepository
 
 
 class UserUnitOfWork(UnitOfWork):
     users: UserRepository
     login_throttles: LoginThrottleRepository
+    account_tokens: AccountTokenRepository
     outbox: Outbox  # the mail app's: emails queued here commit with the account
 
 

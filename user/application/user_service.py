@@ -8,7 +8,7 @@ from common.clock import Clock
 from common.ids import IdGenerator
 from common.pagination import Page, PageRequest
 from mail.application.ports import EmailHandoff, QueuedEmail
-from mail.domain.outbox_email import EmailKind
+from user.application.account_emails import AccountEmails
 from user.application.ports import AccessToken, PasswordHasher, TokenIssuer, UserUnitOfWork
 from user.domain.errors import (
     EmailAlreadyRegistered,
@@ -50,6 +50,7 @@ class UserService:
         ids: IdGenerator,
         throttle_policy: LoginThrottlePolicy,
         emails: EmailHandoff,
+        account_emails: AccountEmails,
     ) -> None:
         self._uow = uow
         self._hasher = hasher
@@ -58,6 +59,7 @@ class UserService:
         self._ids = ids
         self._throttle_policy = throttle_policy
         self._emails = emails
+        self._account_emails = account_emails
 
     def sign_up(self, *, name: str, email: str, password: str) -> SignUp:
         """A new USER account and its welcome email, committed in one transaction (the outbox),
@@ -95,10 +97,8 @@ class UserService:
             if uow.users.get_by_email(user.email) is not None:
                 raise EmailAlreadyRegistered()
             uow.users.add(user)
-            if welcome:
-                queued = uow.outbox.queue(
-                    kind=EmailKind.WELCOME, recipient=user.email, payload={"name": user.name}, now=user.created_at
-                )
+            if welcome:  # carries the link that verifies the address
+                queued = self._account_emails.stage_verification(uow, user, now=user.created_at, welcome=True)
             uow.commit()
         logger.info("user registered", extra={"registered_user_id": user.id})
         return queued
@@ -164,10 +164,12 @@ class UserService:
         password: str | None = None,
         current_password: str | None = None,
     ) -> User:
+        """A new password also queues the password-changed notice."""
         if name is not None:
             check_name(name)
         if password is not None:
             check_password(password)
+        notice = None
         with self._uow as uow:
             user = uow.users.get(actor_id)
             if user is None:
@@ -177,11 +179,14 @@ class UserService:
                 if current_password is None or not self._hasher.verify(current_password, user.password_hash).valid:
                     raise WrongCurrentPassword()
                 user.set_password_hash(self._hasher.hash(password), now=now)
+                notice = self._account_emails.stage_password_changed(uow, user, now=now)
             if name is not None:
                 user.rename(name, now=now)
             if name is not None or password is not None:
                 uow.users.save(user)
                 uow.commit()
+        if notice is not None:
+            self._emails.hand_off(notice)
         return user
 
     def delete_me(self, *, actor_id: str) -> None:

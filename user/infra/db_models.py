@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from sqlalchemy import Integer, String
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from database.base import MYSQL_TABLE_OPTIONS, Base
@@ -21,6 +21,7 @@ class UserRow(Base):
     password_hash: Mapped[str] = mapped_column(String(255))
     role: Mapped[str] = mapped_column(String(16))
     token_version: Mapped[int] = mapped_column(Integer, default=0)
+    email_verified: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
@@ -32,3 +33,22 @@ class LoginThrottleRow(Base):
     email_key: Mapped[str] = mapped_column(exact_string(254), primary_key=True)
     failures: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+
+
+class AccountTokenRow(Base):
+    """A reset or verification token: only its SHA-256 (hex) is stored."""
+
+    __tablename__ = "account_tokens"
+    __table_args__ = (
+        Index("ix_account_tokens_user_id_purpose_created_at", "user_id", "purpose", "created_at"),
+        MYSQL_TABLE_OPTIONS,
+    )
+
+    id: Mapped[str] = mapped_column(ulid(), primary_key=True)
+    user_id: Mapped[str] = mapped_column(ulid(), ForeignKey("users.id", ondelete="CASCADE"))
+    purpose: Mapped[str] = mapped_column(String(32))
+    token_hash: Mapped[str] = mapped_column(exact_string(64), unique=True)
+    counted: Mapped[bool] = mapped_column(Boolean)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
+    used_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)

@@ -1,27 +1,56 @@
 """SQLAlchemy repositories of the user app. They stage changes; the unit of work commits."""
 
 from collections.abc import Sequence
+from datetime import datetime
 
-from sqlalchemy import bindparam, delete, func, insert, select, update
+from sqlalchemy import bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.dialects import mysql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from common.pagination import PageRequest
+from user.domain.account_token import AccountToken, TokenPurpose
 from user.domain.errors import EmailAlreadyRegistered
 from user.domain.login_throttle import LoginThrottle
-from user.domain.repository import LoginThrottleRepository, UserRepository
+from user.domain.repository import AccountTokenRepository, LoginThrottleRepository, UserRepository
 from user.domain.user import User, email_key
-from user.infra.db_models import LoginThrottleRow, UserRow
-from user.infra.mappers import throttle_from_row, user_from_row, user_values
+from user.infra.db_models import AccountTokenRow, LoginThrottleRow, UserRow
+from user.infra.mappers import (
+    account_token_from_row,
+    account_token_values,
+    throttle_from_row,
+    user_from_row,
+    user_values,
+)
 
 # Core statements on the tables, not ORM entities: a read is one SELECT mapped
 # straight to a domain entity, with no identity map to fill and to empty again.
 users = UserRow.__table__
 throttles = LoginThrottleRow.__table__
+account_tokens = AccountTokenRow.__table__
 # Built once: a statement object memoizes its cache key, the hot reads skip recomputing it.
 USER_BY_ID = select(users).where(users.c.id == bindparam("user_id"))
 USER_BY_EMAIL_KEY = select(users).where(users.c.email_key == bindparam("email_key"))
+TOKEN_BY_HASH = (
+    select(account_tokens)
+    .where(account_tokens.c.token_hash == bindparam("token_hash"), account_tokens.c.purpose == bindparam("purpose"))
+    .with_for_update()
+)
+COUNTED_SINCE = select(account_tokens.c.created_at).where(
+    account_tokens.c.user_id == bindparam("user_id"),
+    account_tokens.c.purpose == bindparam("purpose"),
+    account_tokens.c.created_at >= bindparam("since"),
+    account_tokens.c.counted.is_(True),
+)
+VOID_UNUSED = (
+    update(account_tokens)
+    .where(
+        account_tokens.c.user_id == bindparam("user_id"),
+        account_tokens.c.purpose == bindparam("purpose"),
+        account_tokens.c.used_at.is_(None),
+    )
+    .values(used_at=bindparam("now"))
+)
 
 
 class SqlAlchemyUserRepository(UserRepository):
@@ -102,3 +131,36 @@ class SqlAlchemyLoginThrottleRepository(LoginThrottleRepository):
                 .on_duplicate_key_update(email_key=LoginThrottleRow.email_key)
             )
         self._session.execute(statement)
+
+
+class SqlAlchemyAccountTokenRepository(AccountTokenRepository):
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def add(self, token: AccountToken) -> None:
+        self._session.execute(insert(account_tokens).values(account_token_values(token)))
+
+    def get_by_hash(self, token_hash: str, purpose: TokenPurpose) -> AccountToken | None:
+        row = self._session.execute(TOKEN_BY_HASH, {"token_hash": token_hash, "purpose": purpose.value}).first()
+        return None if row is None else account_token_from_row(row)
+
+    def save(self, token: AccountToken) -> None:
+        values = account_token_values(token)
+        del values["id"]
+        self._session.execute(update(account_tokens).where(account_tokens.c.id == token.id).values(values))
+
+    def void_unused(self, *, user_id: str, purpose: TokenPurpose, now: datetime) -> None:
+        self._session.execute(VOID_UNUSED, {"user_id": user_id, "purpose": purpose.value, "now": now})
+
+    def counted_since(self, *, user_id: str, purpose: TokenPurpose, since: datetime) -> list[datetime]:
+        rows = self._session.execute(COUNTED_SINCE, {"user_id": user_id, "purpose": purpose.value, "since": since})
+        return [row.created_at for row in rows]
+
+    def delete_spent(self, *, now: datetime, created_before: datetime) -> int:
+        result = self._session.execute(
+            delete(account_tokens).where(
+                account_tokens.c.created_at < created_before,
+                or_(account_tokens.c.used_at.is_not(None), account_tokens.c.expires_at <= now),
+            )
+        )
+        return result.rowcount or 0

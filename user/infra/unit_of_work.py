@@ -7,7 +7,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from database.unit_of_work import SqlAlchemyUnitOfWork
 from mail.application.ports import Outbox
 from user.application.ports import UserUnitOfWork
-from user.infra.repository import SqlAlchemyLoginThrottleRepository, SqlAlchemyUserRepository
+from user.infra.repository import (
+    SqlAlchemyAccountTokenRepository,
+    SqlAlchemyLoginThrottleRepository,
+    SqlAlchemyUserRepository,
+)
 
 
 class SqlAlchemyUserUnitOfWork(SqlAlchemyUnitOfWork, UserUnitOfWork):
@@ -23,5 +27,6 @@ class SqlAlchemyUserUnitOfWork(SqlAlchemyUnitOfWork, UserUnitOfWork):
     def _bind(self, session: Session) -> None:
         self.users = SqlAlchemyUserRepository(session)
         self.login_throttles = SqlAlchemyLoginThrottleRepository(session)
+        self.account_tokens = SqlAlchemyAccountTokenRepository(session)
         if self._outbox_on is not None:
             self.outbox = self._outbox_on(session)

@@ -6,6 +6,7 @@ from pydantic import AfterValidator, BaseModel, Field
 
 from common.pagination import Page
 from user.application.ports import AccessToken
+from user.domain.account_token import ACCOUNT_TOKEN_MAX_LENGTH
 from user.domain.user import (
     NAME_MAX_LENGTH,
     NAME_MIN_LENGTH,
@@ -65,6 +66,7 @@ class UserResponse(ResponseModel):
     name: str
     email: str
     role: Role
+    email_verified: bool
     created_at: UtcTimestamp
     updated_at: UtcTimestamp
 
@@ -75,6 +77,7 @@ class UserResponse(ResponseModel):
             name=user.name,
             email=user.email,
             role=user.role,
+            email_verified=user.email_verified,
             created_at=user.created_at,
             updated_at=user.updated_at,
         )
@@ -102,3 +105,32 @@ class TokenResponse(ResponseModel):
     @classmethod
     def from_domain(cls, token: AccessToken) -> Self:
         return cls(access_token=token.token, expires_in=token.expires_in)
+
+
+AccountTokenText = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=ACCOUNT_TOKEN_MAX_LENGTH,
+        pattern=r"^[A-Za-z0-9_-]+$",
+        description="The token from the email (URL-safe base64)",
+        examples=["Zq1m1u2fX3u8lW8bq4dJ0nH3rEo2xk6s7l9pQwYvN0c"],
+    ),
+]
+
+
+class PasswordResetRequest(BaseModel):
+    email: Email
+
+
+class PasswordResetConfirm(BaseModel):
+    token: AccountTokenText
+    password: Password
+
+
+class EmailVerificationConfirm(BaseModel):
+    token: AccountTokenText
+
+
+class AcceptedResponse(ResponseModel):
+    detail: str

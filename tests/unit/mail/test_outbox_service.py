@@ -154,8 +154,9 @@ def test_the_relay_pass_prunes_sent_emails_past_the_retention_in_batches(
 
 def test_the_renderer_fills_whatever_the_payload_holds(tmp_path: Path) -> None:
     """A new kind's templates may use any placeholders: the payload fills them, no renderer code changes."""
-    (tmp_path / "welcome.txt").write_text("Reset: ${link} (code ${token})\n", encoding="utf-8")
-    (tmp_path / "welcome.html").write_text('<a href="${link}">${name}</a>', encoding="utf-8")
+    for kind in EmailKind:  # the renderer reads every kind's pair when it is built
+        (tmp_path / f"{kind.value}.txt").write_text("Reset: ${link} (code ${token})\n", encoding="utf-8")
+        (tmp_path / f"{kind.value}.html").write_text('<a href="${link}">${name}</a>', encoding="utf-8")
     renderer = TemplateEmailRenderer(subjects={EmailKind.WELCOME: "Reset"}, directory=tmp_path)
 
     rendered = renderer.render(

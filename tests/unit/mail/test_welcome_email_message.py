@@ -9,12 +9,36 @@ from mail.infra.template_renderer import TemplateEmailRenderer
 def test_the_templates_greet_by_name_and_escape_it_in_html() -> None:
     renderer = TemplateEmailRenderer(subjects={EmailKind.WELCOME: "회원가입을 환영합니다."})
 
-    rendered = renderer.render(kind=EmailKind.WELCOME, payload={"name": "<Rita> & 한글 😀"})
+    link = "https://til.test/verify-email?token=abc-_1"
+    payload = {"name": "<Rita> & 한글 😀", "hours": "48", "secret_link": link, "secret_token": "abc-_1"}
+    rendered = renderer.render(kind=EmailKind.WELCOME, payload=payload)
 
     assert rendered.subject == "회원가입을 환영합니다."
     assert "<Rita> & 한글 😀" in rendered.text
     assert "&lt;Rita&gt; &amp; 한글 😀" in rendered.html
     assert "<Rita>" not in rendered.html
+    assert link in rendered.text
+    assert f'href="{link}"' in rendered.html
+    assert '"token": "abc-_1"' in rendered.text  # and the token itself, for API clients
+
+
+def test_every_account_email_greets_by_name_escaped_and_carries_what_it_needs() -> None:
+    subjects = {kind: kind.value for kind in EmailKind}
+    renderer = TemplateEmailRenderer(subjects=subjects)
+    secrets = {"secret_link": "https://til.test/x?token=T0k3n", "secret_token": "T0k3n"}
+    cases = {
+        EmailKind.PASSWORD_RESET: ({"minutes": "30", **secrets}, ["https://til.test/x?token=T0k3n", "T0k3n", "30"]),
+        EmailKind.EMAIL_VERIFICATION: ({"hours": "48", **secrets}, ["https://til.test/x?token=T0k3n", "T0k3n", "48"]),
+        EmailKind.PASSWORD_CHANGED: ({"reset_api": "https://til.test/users/password-reset"}, ["/users/password-reset"]),
+    }
+    for kind, (payload, expected) in cases.items():
+        rendered = renderer.render(kind=kind, payload={"name": "<b>Rita</b>", **payload})
+        assert rendered.subject == kind.value
+        assert "<b>Rita</b>" in rendered.text, kind
+        assert "&lt;b&gt;Rita&lt;/b&gt;" in rendered.html, kind
+        for text in expected:
+            assert text in rendered.text, (kind, text)
+            assert text in rendered.html, (kind, text)
 
 
 def test_the_message_is_text_with_an_html_alternative_and_a_stable_message_id() -> None:

@@ -13,6 +13,7 @@ from tests.fakes import (
     FakeTokenIssuer,
     FakeUserUnitOfWork,
     SequentialIds,
+    fake_account_emails,
 )
 from user.application.user_service import AdminBootstrap, UserService
 from user.domain.errors import (
@@ -74,6 +75,7 @@ def world() -> World:
         ids=SequentialIds(),
         throttle_policy=LoginThrottlePolicy(max_failures=MAX_FAILURES, lockout=LOCKOUT),
         emails=FakeEmailHandoff(),
+        account_emails=fake_account_emails(SequentialIds()),
     )
     return World(service=service, uow=uow, hasher=hasher, clock=clock)
 
