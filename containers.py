@@ -39,6 +39,9 @@ from user.infra.unit_of_work import SqlAlchemyUserUnitOfWork
 WORKER_TASK_MODULES = ("mail.infra.celery_tasks",)
 WORKER_WIRED_MODULES = ("mail.infra.task_dependencies",)
 MIN_EMAIL_LEASE_SECONDS = 60
+# No password-reset request answers sooner (no account enumeration by timing): well above the few
+# milliseconds the request takes, so the two inserts an existing account costs more never show.
+RESET_REQUEST_FLOOR = timedelta(milliseconds=40)
 
 
 def _broker_mode(settings: Settings) -> str:
@@ -202,6 +205,7 @@ class Container(containers.DeclarativeContainer):
         account_emails=account_emails,
         emails=email_handoff,
         require_verified_email=settings.provided.require_verified_email,
+        reset_request_floor=providers.Object(RESET_REQUEST_FLOOR),
     )
     outbox_service = providers.Factory(
         OutboxService,

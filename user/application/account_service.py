@@ -2,12 +2,15 @@
 
 No account enumeration: a reset request for an unknown address answers
 like one for an account, after about the same work (a token made and
-hashed, the same statements, a commit). The hourly limits count the
-tokens in the database, so they hold across processes.
+hashed, the same statements, a commit), and no request answers before
+``reset_request_floor`` has passed: the two inserts an account costs more
+cannot show in the response time. The hourly limits count the tokens in the
+database, so they hold across processes.
 """
 
 import logging
-from datetime import datetime
+import time
+from datetime import datetime, timedelta
 
 from common.clock import Clock
 from mail.application.ports import EmailHandoff, QueuedEmail
@@ -47,6 +50,7 @@ class AccountService:
         account_emails: AccountEmails,
         emails: EmailHandoff,
         require_verified_email: bool = False,
+        reset_request_floor: timedelta = timedelta(0),
     ) -> None:
         self._uow = uow
         self._hasher = hasher
@@ -54,6 +58,7 @@ class AccountService:
         self._account_emails = account_emails
         self._emails = emails
         self._require_verified_email = require_verified_email
+        self._reset_request_floor = reset_request_floor.total_seconds()
 
     @property
     def _emails_per_hour(self) -> int:
@@ -62,6 +67,13 @@ class AccountService:
     def request_password_reset(self, *, email: str) -> None:
         """Queue a reset email if the address has an account and is under its hourly limit; the same
         outcome (nothing to tell) and about the same work otherwise. Voids the account's older reset tokens."""
+        started = time.monotonic()
+        try:
+            self._request_password_reset(email)
+        finally:
+            time.sleep(max(0.0, started + self._reset_request_floor - time.monotonic()))
+
+    def _request_password_reset(self, email: str) -> None:
         now = self._clock.now()
         queued: QueuedEmail | None = None
         with self._uow as uow:

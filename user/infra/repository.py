@@ -45,8 +45,8 @@ COUNTED_SINCE = select(account_tokens.c.created_at).where(
 VOID_UNUSED = (
     update(account_tokens)
     .where(
-        account_tokens.c.user_id == bindparam("user_id"),
-        account_tokens.c.purpose == bindparam("purpose"),
+        account_tokens.c.user_id == bindparam("owner"),
+        account_tokens.c.purpose == bindparam("token_purpose"),
         account_tokens.c.used_at.is_(None),
     )
     .values(used_at=bindparam("now"))
@@ -150,7 +150,7 @@ class SqlAlchemyAccountTokenRepository(AccountTokenRepository):
         self._session.execute(update(account_tokens).where(account_tokens.c.id == token.id).values(values))
 
     def void_unused(self, *, user_id: str, purpose: TokenPurpose, now: datetime) -> None:
-        self._session.execute(VOID_UNUSED, {"user_id": user_id, "purpose": purpose.value, "now": now})
+        self._session.execute(VOID_UNUSED, {"owner": user_id, "token_purpose": purpose.value, "now": now})
 
     def counted_since(self, *, user_id: str, purpose: TokenPurpose, since: datetime) -> list[datetime]:
         rows = self._session.execute(COUNTED_SINCE, {"user_id": user_id, "purpose": purpose.value, "since": since})
