@@ -1,6 +1,7 @@
 """Password reset and email verification end to end (SPEC §10, §4, §6): the real emails, read from an
 SMTP server in this process (aiosmtpd), their links and tokens followed, on SQLite and MariaDB, no broker."""
 
+import logging
 import re
 import statistics
 import time
@@ -17,6 +18,7 @@ from sqlalchemy import MetaData, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from mail.domain.outbox_email import EmailStatus
+from observability.log import JsonFormatter
 from tests import log_audit
 from tests.email_support import Delivered, SmtpSink, outbox_rows, smtp_sink, wait_until
 from tests.live_server import live_server, main_py
@@ -493,3 +495,28 @@ def test_the_periodic_pass_deletes_spent_tokens(
         return [row.purpose for row in rows] == ["email_verification"]  # the live one stays
 
     wait_until(purged, timeout=10, what="the relay's pass to delete the used reset token")
+
+
+def test_no_raw_token_and_no_password_reaches_the_log(
+    client: TestClient, sink: SmtpSink, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Every record of a whole recovery (pages with the token in the query string included), formatted as the
+    service writes it, is free of the tokens and passwords."""
+    caplog.set_level(logging.DEBUG)
+    user, verify_token = sign_up(client, sink)
+    client.get("/verify-email", params={"token": verify_token})
+    reset_token = request_reset(client, sink, user["email"])
+    client.get("/reset-password", params={"token": reset_token})
+    form = {"token": reset_token, "password": NEW_PASSWORD, "password_confirm": NEW_PASSWORD + "?"}
+    client.post("/reset-password", data=form)
+    client.post("/reset-password", data={**form, "password_confirm": NEW_PASSWORD})
+    emails(sink, user["email"], CHANGED_SUBJECT)
+    client.post("/users/password-reset/confirm", json={"token": reset_token, "password": NEW_PASSWORD})
+
+    formatter = JsonFormatter()
+    service = [record for record in caplog.records if not record.name.startswith(log_audit.TEST_CLIENT_LOGGERS)]
+    lines = [formatter.format(record) for record in service]
+    assert any('"event":"request"' in line and "/reset-password" in line for line in lines)
+    for line in lines:
+        for secret in (verify_token, reset_token, PASSWORD, NEW_PASSWORD):
+            assert secret not in line, line

@@ -19,6 +19,7 @@ from common.errors import InvalidInput
 from user.domain.errors import InvalidAccountToken
 from user.domain.user import PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH, check_password
 from user.interface.dependencies import AccountServiceDep
+from web.schemas import error_responses
 
 router = APIRouter(tags=["pages"])
 
@@ -53,15 +54,18 @@ def _documented(description: str) -> dict[str, Any]:
 RESET_FORM_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: _documented("The form: a new password, twice"),
     400: _documented("The link is invalid, expired or used: a page saying so"),
+    **error_responses(503),
 }
 RESET_RESULT_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: _documented("The password was changed: a page saying so"),
     400: _documented("The token is invalid, expired or used: a page saying so; nothing changed"),
     422: _documented("The passwords differ or one is not allowed: the form again, with the reason; nothing changed"),
+    **error_responses(503),
 }
 VERIFY_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: _documented("The address is verified: a page saying so"),
     400: _documented("The link is invalid or expired: a page saying so"),
+    **error_responses(503),
 }
 
 
@@ -76,7 +80,7 @@ def _result(*, title: str, message: str, ok: bool) -> HTMLResponse:
 
 
 def _reset_form(*, token: str, error: str | None = None) -> HTMLResponse:
-    code = status.HTTP_200_OK if error is None else status.HTTP_422_UNPROCESSABLE_ENTITY
+    code = status.HTTP_200_OK if error is None else status.HTTP_422_UNPROCESSABLE_CONTENT
     return _page(
         "reset_password_form.html",
         status_code=code,
