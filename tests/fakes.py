@@ -165,6 +165,9 @@ class FakeAccountTokenRepository(AccountTokenRepository):
             del self._store[token_id]
         return list(self._store.values())
 
+    def lock_owner(self, user_id: str) -> None:
+        """One transaction at a time: nothing to wait for."""
+
     def add(self, token: AccountToken) -> None:
         self._store[token.id] = copy.deepcopy(token)
 

@@ -79,8 +79,10 @@ class AccountService:
         with self._uow as uow:
             user = uow.users.get_by_email(email_key(email))
             user_id = NOBODY if user is None else user.id
-            uow.account_tokens.void_unused(user_id=user_id, purpose=TokenPurpose.PASSWORD_RESET, now=now)
+            uow.account_tokens.lock_owner(user_id)
             if self._under_limit(uow, user_id, TokenPurpose.PASSWORD_RESET, now):
+                # A newer link voids the older ones; past the limit the last one sent keeps working.
+                uow.account_tokens.void_unused(user_id=user_id, purpose=TokenPurpose.PASSWORD_RESET, now=now)
                 if user is None:
                     hash_token(new_raw_token())  # what staging a token costs, for an unknown address too
                 else:
@@ -125,6 +127,7 @@ class AccountService:
                 raise InvalidToken()
             if user.email_verified:
                 raise EmailAlreadyVerified()
+            uow.account_tokens.lock_owner(user.id)
             sent = uow.account_tokens.counted_since(
                 user_id=user.id, purpose=TokenPurpose.EMAIL_VERIFICATION, since=now - RATE_WINDOW
             )

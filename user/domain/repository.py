@@ -61,6 +61,11 @@ class AccountTokenRepository(ABC):
     """Reset and verification tokens, found by their SHA-256 (the raw token is never stored)."""
 
     @abstractmethod
+    def lock_owner(self, user_id: str) -> None:
+        """Lock the account until the transaction ends, so that concurrent requests for it queue here and
+        each counts the tokens of the one before (the hourly limit)."""
+
+    @abstractmethod
     def add(self, token: AccountToken) -> None: ...
 
     @abstractmethod
@@ -72,8 +77,7 @@ class AccountTokenRepository(ABC):
 
     @abstractmethod
     def void_unused(self, *, user_id: str, purpose: TokenPurpose, now: datetime) -> None:
-        """Mark every unused token of the user and purpose used at ``now``. Locks those rows, so that
-        concurrent requests for one account queue here and count each other's tokens."""
+        """Mark every unused token of the user and purpose used at ``now``."""
 
     @abstractmethod
     def counted_since(self, *, user_id: str, purpose: TokenPurpose, since: datetime) -> list[datetime]:

@@ -36,12 +36,21 @@ TOKEN_BY_HASH = (
     .where(account_tokens.c.token_hash == bindparam("token_hash"), account_tokens.c.purpose == bindparam("purpose"))
     .with_for_update()
 )
-COUNTED_SINCE = select(account_tokens.c.created_at).where(
-    account_tokens.c.user_id == bindparam("user_id"),
-    account_tokens.c.purpose == bindparam("purpose"),
-    account_tokens.c.created_at >= bindparam("since"),
-    account_tokens.c.counted.is_(True),
+# A locking read: on MariaDB's REPEATABLE READ a plain SELECT would read the transaction's snapshot, taken
+# before ``lock_owner`` waited, and miss the tokens of the request it waited for.
+COUNTED_SINCE = (
+    select(account_tokens.c.created_at)
+    .where(
+        account_tokens.c.user_id == bindparam("user_id"),
+        account_tokens.c.purpose == bindparam("purpose"),
+        account_tokens.c.created_at >= bindparam("since"),
+        account_tokens.c.counted.is_(True),
+    )
+    .with_for_update()
 )
+# A record lock on the account's row (not a gap lock on token rows, which two transactions may both hold
+# and then deadlock on their inserts): requests for one account run one after the other.
+LOCK_OWNER = select(users.c.id).where(users.c.id == bindparam("user_id")).with_for_update()
 VOID_UNUSED = (
     update(account_tokens)
     .where(
@@ -136,6 +145,9 @@ class SqlAlchemyLoginThrottleRepository(LoginThrottleRepository):
 class SqlAlchemyAccountTokenRepository(AccountTokenRepository):
     def __init__(self, session: Session) -> None:
         self._session = session
+
+    def lock_owner(self, user_id: str) -> None:
+        self._session.execute(LOCK_OWNER, {"user_id": user_id})
 
     def add(self, token: AccountToken) -> None:
         self._session.execute(insert(account_tokens).values(account_token_values(token)))

@@ -128,8 +128,10 @@ def test_past_the_hourly_limit_a_reset_request_sends_nothing_until_an_hour_has_p
         world.accounts.request_password_reset(email=EMAIL)
         world.clock.advance(minutes=1)
 
+    last_sent = world.last_token(EmailKind.PASSWORD_RESET)
     world.accounts.request_password_reset(email=EMAIL)  # no error: the answer never changes
     assert len(world.emails(EmailKind.PASSWORD_RESET)) == 3
+    assert world.accounts.reset_token_is_usable(token=last_sent)  # a request that sends nothing voids nothing
 
     world.clock.advance(minutes=58)  # the first one is an hour old now
     world.accounts.request_password_reset(email=EMAIL)
