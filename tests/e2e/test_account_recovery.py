@@ -5,6 +5,7 @@ import logging
 import re
 import statistics
 import time
+import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -89,11 +90,11 @@ def link_and_token(delivered: Delivered, page: str) -> tuple[str, str]:
     return link, token
 
 
-def sign_up(client: TestClient, sink: SmtpSink, *, name: str = "Dexter") -> tuple[dict, str]:
+def sign_up(client: TestClient, sink: SmtpSink, *, name: str = "Dexter", password: str = PASSWORD) -> tuple[dict, str]:
     """A new account and the verification token of its welcome email."""
     email = unique_email("recovery")
-    log_audit.remember_secret(PASSWORD, what="a password used at signup")
-    response = client.post("/users", json={"name": name, "email": email, "password": PASSWORD})
+    log_audit.remember_secret(password, what="a password used at signup")
+    response = client.post("/users", json={"name": name, "email": email, "password": password})
     assert response.status_code == 201, response.text
     [welcome] = emails(sink, email, "회원가입을 환영합니다.")
     _, token = link_and_token(welcome, "/verify-email")
@@ -450,9 +451,13 @@ def test_the_verify_page_verifies(client: TestClient, sink: SmtpSink) -> None:
 def test_no_raw_token_and_no_password_is_in_the_database_once_the_emails_are_sent(
     client: TestClient, sink: SmtpSink, session_factory: sessionmaker[Session]
 ) -> None:
-    user, verify_token = sign_up(client, sink)
+    # Passwords of this test alone: the shared database holds other tests' (fake-hashed) ones.
+    password, new_password = f"first {uuid.uuid4().hex}", f"second {uuid.uuid4().hex}"
+    log_audit.remember_secret(password, what="a password used at signup")
+    log_audit.remember_secret(new_password, what="a password set by a reset")
+    user, verify_token = sign_up(client, sink, password=password)
     reset_token = request_reset(client, sink, user["email"])
-    client.post("/users/password-reset/confirm", json={"token": reset_token, "password": NEW_PASSWORD})
+    client.post("/users/password-reset/confirm", json={"token": reset_token, "password": new_password})
     emails(sink, user["email"], CHANGED_SUBJECT)
 
     def all_sent() -> bool:
@@ -460,7 +465,7 @@ def test_no_raw_token_and_no_password_is_in_the_database_once_the_emails_are_sen
 
     wait_until(all_sent, timeout=10, what="every email of the account marked sent")
     dump = database_text(session_factory)
-    for secret in (verify_token, reset_token, PASSWORD, NEW_PASSWORD):
+    for secret in (verify_token, reset_token, password, new_password):
         assert secret not in dump
     assert hash_token(reset_token) in dump  # what is kept instead
 
