@@ -7,6 +7,7 @@ from celery import Celery
 from dependency_injector import containers, providers
 from pydantic import SecretStr
 
+from common.async_probe import AsyncProbe
 from common.clock import SystemClock
 from common.ulid_ids import UlidIdGenerator
 from config import InvalidConfiguration, Settings, load_settings
@@ -25,7 +26,11 @@ from mail.infra.template_renderer import TemplateEmailRenderer
 from mail.infra.thread_pool_handoff import ThreadPoolEmailHandoff
 from mail.infra.unit_of_work import SqlAlchemyMailUnitOfWork
 from note.application.note_service import NoteService
+from note.application.portability_service import PortabilityService
+from note.application.share_service import ShareService
+from note.infra.share_token_cipher import AesGcmShareTokenCipher
 from note.infra.unit_of_work import SqlAlchemyNoteUnitOfWork
+from user.application.access_service import AccessService
 from user.application.account_emails import AccountEmails
 from user.application.account_service import AccountService
 from user.application.user_service import UserService
@@ -63,15 +68,17 @@ def _email_lease(smtp_timeout_seconds: int) -> timedelta:
 
 
 def _relay_pass(container: "Container") -> Callable[[], int]:
-    """One relay pass (forward what is due, prune what is old, delete spent account tokens),
-    with fresh services and units of work."""
+    """One periodic pass, each step with a fresh service and unit of work: relay the outbox
+    (forward what is due, prune what is old), forget revocations of expired login tokens, then
+    delete spent account tokens (password reset, email verification)."""
 
-    def relay_pass() -> int:
-        taken = container.outbox_service().relay_pass()
+    def run() -> int:
+        done = container.outbox_service().relay_pass()
+        container.access_service().prune_revoked_tokens()
         container.account_service().purge_spent_tokens()
-        return taken
+        return done
 
-    return relay_pass
+    return run
 
 
 def _forward(container: "Container") -> Callable[[QueuedEmail], object]:
@@ -111,19 +118,23 @@ class Container(containers.DeclarativeContainer):
         max_failures=settings.provided.login_max_failures,
         lockout=providers.Factory(timedelta, seconds=settings.provided.login_lockout_seconds),
     )
+    share_token_cipher = providers.Singleton(AesGcmShareTokenCipher, secret=settings.provided.secret_key)
+    # Where share links (and email links) point: PUBLIC_URL, never with a trailing slash.
+    public_url = providers.Callable(lambda settings: settings.public_url, settings)
+    # GET /health awaits these: each runs its blocking probe on a thread of its own, never a request's.
+    database_probe = providers.Singleton(AsyncProbe, providers.Singleton(SqlAlchemyDatabaseProbe, engine))
     account_token_policy = providers.Singleton(
         AccountTokenPolicy,
         reset_lifetime=providers.Factory(timedelta, minutes=settings.provided.password_reset_token_minutes),
         verification_lifetime=providers.Factory(timedelta, hours=settings.provided.email_verification_token_hours),
         emails_per_hour=settings.provided.account_emails_per_hour,
     )
-    account_emails = providers.Singleton(
-        AccountEmails, public_url=settings.provided.base_url, policy=account_token_policy, ids=ids
-    )
-    database_probe = providers.Singleton(SqlAlchemyDatabaseProbe, engine)
+    account_emails = providers.Singleton(AccountEmails, public_url=public_url, policy=account_token_policy, ids=ids)
     broker_probe = providers.Selector(
         providers.Callable(_broker_mode, settings),
-        celery=providers.Singleton(KombuBrokerProbe, settings.provided.celery_broker_url),
+        celery=providers.Singleton(
+            AsyncProbe, providers.Singleton(KombuBrokerProbe, settings.provided.celery_broker_url)
+        ),
         in_process=providers.Object(None),
     )
     email_policy = providers.Singleton(
@@ -184,8 +195,13 @@ class Container(containers.DeclarativeContainer):
     # Per use: a fresh unit of work (and so a fresh session) every time.
     user_uow = providers.Factory(SqlAlchemyUserUnitOfWork, session_factory=session_factory, outbox=outbox.provider)
     mail_uow = providers.Factory(SqlAlchemyMailUnitOfWork, session_factory=session_factory)
-    note_uow = providers.Factory(SqlAlchemyNoteUnitOfWork, session_factory=session_factory, ids=ids)
+    note_uow = providers.Factory(
+        SqlAlchemyNoteUnitOfWork, session_factory=session_factory, ids=ids, share_cipher=share_token_cipher
+    )
     note_service = providers.Factory(NoteService, uow=note_uow, clock=clock, ids=ids)
+    portability_service = providers.Factory(PortabilityService, uow=note_uow, clock=clock, ids=ids)
+    import_max_bytes = providers.Callable(lambda settings: settings.import_max_bytes, settings)
+    share_service = providers.Factory(ShareService, uow=note_uow, clock=clock)
     user_service = providers.Factory(
         UserService,
         uow=user_uow,
@@ -207,6 +223,7 @@ class Container(containers.DeclarativeContainer):
         require_verified_email=settings.provided.require_verified_email,
         reset_request_floor=providers.Object(RESET_REQUEST_FLOOR),
     )
+    access_service = providers.Factory(AccessService, uow=user_uow, tokens=token_issuer, clock=clock, ids=ids)
     outbox_service = providers.Factory(
         OutboxService,
         uow=mail_uow,

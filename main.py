@@ -13,14 +13,19 @@ from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
 from sqlalchemy.exc import OperationalError
 from starlette.concurrency import run_in_threadpool
+from starlette.middleware.gzip import GZipMiddleware
 
 from config import Settings, load_settings
 from containers import Container
 from mail.infra.metrics import track_outbox_pending
 from middlewares.activity_log import ActivityLogMiddleware
 from middlewares.body_limit import BodySizeLimitMiddleware
+from middlewares.cors import AllowedOriginsCORSMiddleware
 from middlewares.error_handlers import register_error_handlers
+from middlewares.http_protocol import MAX_HEAD_BYTES, HeaderCountLimitMiddleware, LoggedH11Protocol
 from middlewares.request_context import RequestContextMiddleware
+from middlewares.trusted_host import JsonTrustedHostMiddleware
+from note.interface.router import IMPORT_ROUTE
 from note.interface.router import router as note_router
 from observability.log import configure_logging
 from user.application.user_service import AdminBootstrap
@@ -32,6 +37,7 @@ from web.schemas import error_responses
 logger = logging.getLogger(__name__)
 
 PROJECT_ROOT = Path(__file__).resolve().parent
+GZIP_MINIMUM_BYTES = 1024
 DESCRIPTION = """
 Keep "Today I Learned" notes: sign up, log in with the OAuth2 password flow
 (**Authorize** above: the username is your email), then write notes with a
@@ -60,11 +66,37 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(note_router)
     app.include_router(operations_router)
     register_error_handlers(app)
-    # Added innermost first: the request context wraps everything.
-    app.add_middleware(BodySizeLimitMiddleware)
+    _add_middlewares(app, settings)
+    return app
+
+
+def _add_middlewares(app: FastAPI, settings: Settings) -> None:
+    """The middleware stack, outermost first (Starlette runs the last one added first).
+
+    1. request context: every request, refused or not, has its id (``X-Request-ID``), and an
+       unhandled error still becomes a JSON 500;
+    2. activity log: exactly one line per request, with that id, the status sent and the time
+       until the last byte (compression included), so a refused host and a CORS preflight are
+       logged like any request;
+    3. trusted hosts (``TRUSTED_HOSTS``): a wrong ``Host`` is refused before anything else answers;
+    4. CORS (``CORS_ORIGINS``): preflights are answered here, other responses get their headers;
+    5. gzip: compresses what the app and the body limit answer, streams included; it never touches
+       ``ETag``, status or ``X-Request-ID``;
+    6. header count limit: more than 100 request headers is a 431 (``middlewares/http_protocol.py``);
+    7. body size limit: next to the routes, on the request body only.
+
+    Outside all of them, uvicorn's proxy-headers middleware (``FORWARDED_ALLOW_IPS``, see ``main``)
+    has already set the client address the log shows.
+    """
+    app.add_middleware(BodySizeLimitMiddleware, route_limits={IMPORT_ROUTE: settings.import_max_bytes})
+    app.add_middleware(HeaderCountLimitMiddleware)
+    app.add_middleware(GZipMiddleware, minimum_size=GZIP_MINIMUM_BYTES)
+    if settings.cors_origins:
+        app.add_middleware(AllowedOriginsCORSMiddleware, origins=settings.cors_origins)
+    if settings.trusted_hosts:
+        app.add_middleware(JsonTrustedHostMiddleware, hosts=settings.trusted_hosts)
     app.add_middleware(ActivityLogMiddleware)
     app.add_middleware(RequestContextMiddleware)
-    return app
 
 
 @asynccontextmanager
@@ -120,6 +152,12 @@ def main() -> None:
         port=settings.port,
         log_config=None,
         access_log=False,
+        # h11, bounded, logging what it refuses (middlewares/http_protocol.py): httptools has no head limit.
+        http=LoggedH11Protocol,
+        h11_max_incomplete_event_size=MAX_HEAD_BYTES,
+        # uvicorn believes X-Forwarded-For from 127.0.0.1 unless told otherwise: here only
+        # FORWARDED_ALLOW_IPS is believed, and nobody when it is unset (an empty list).
+        forwarded_allow_ips=list(settings.forwarded_allow_ips),
     )
 
 

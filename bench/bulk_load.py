@@ -1,7 +1,8 @@
 """Bulk loader for large benchmark volumes: writes, in batches of plain SQL,
 exactly the rows the API would write for the same signups and notes — ULID
 ids stamped with their creation time, Argon2id password hashes, per-user
-tags, note-tag links, version 1, microsecond UTC timestamps.
+tags, note-tag links, the folded search text, version 1, microsecond UTC
+timestamps.
 
 tests/integration/test_bench_bulk_load.py reads loaded notes back through the
 API to keep it honest.
@@ -14,6 +15,7 @@ from typing import Any
 from sqlalchemy import create_engine, insert
 from ulid import ULID
 
+from note.domain.search import searchable_text
 from note.infra.db_models import NoteRow, TagRow, note_tags
 from user.infra.argon2_password_hasher import Argon2PasswordHasher
 from user.infra.db_models import UserRow
@@ -83,9 +85,11 @@ def bulk_load(
                 names = [f"bench-{rng.randint(1, 50)}", f"학습-{rng.randint(1, 50)}"]
                 if index % 3 == 0:
                     names.append(COMMON_TAG)
+                title = f"TIL {index}"
                 note_rows.append(
-                    {"id": note_id, "user_id": user_id, "title": f"TIL {index}", "content": CONTENT,
-                     "memo_date": MEMO_DATE, "version": 1, "created_at": moment, "updated_at": moment}
+                    {"id": note_id, "user_id": user_id, "title": title, "content": CONTENT,
+                     "memo_date": MEMO_DATE, "version": 1, "created_at": moment, "updated_at": moment,
+                     "search_text": searchable_text(title=title, content=CONTENT, tags=names)}
                 )  # fmt: skip
                 for position, name in enumerate(names):
                     if name not in tag_ids:

@@ -51,7 +51,10 @@ PROFILES = ROOT / "bench" / "profiles"
 WRK_SCRIPT = ROOT / "bench" / "wrk" / "scenario.lua"
 JWT_SECRET = "bench-secret-that-is-long-enough-for-hs256-0123456789"
 
-READS = ["list_notes", "list_notes_deep", "notes_by_tag", "get_note"]
+# search_notes: one term (the tag name "common") that a third of each user's notes match; the two-term form adds
+# "학습", in every note's tags; filter_date_range: a month around the seeded memo_date (every note of the user).
+SEARCHES = ["search_notes", "search_notes_two_terms", "filter_date_range"]
+READS = ["list_notes", "list_notes_deep", "notes_by_tag", "get_note", *SEARCHES]
 WRITES = ["create_note", "update_note"]
 AUTH = ["login", "signup"]
 COMMON_TAG = "common"
@@ -269,7 +272,7 @@ def tokens_for(users: list[SeededUser]) -> list[SeededUser]:
     issuer = JoseTokenIssuer(secret=JWT_SECRET, lifetime=timedelta(hours=10))
     now = datetime.now(UTC)
     for user in users:
-        user.token = issuer.issue(subject=user.id, version=0, now=now).token
+        user.token = issuer.issue(subject=user.id, version=0, token_id=f"bench-{user.id}", now=now).token
     return users
 
 
@@ -277,7 +280,7 @@ def tokens_for(users: list[SeededUser]) -> list[SeededUser]:
 # (a SELECT inside the caller lookup is the caller lookup's, not the route's that called it).
 PROFILE_BUCKETS = [
     ("token check (JWT decode)", "JoseTokenIssuer.decode"),
-    ("caller lookup (users SELECT, session)", "UserService.authenticate"),
+    ("caller lookup (users LEFT JOIN revoked_tokens, session)", "AccessService._login_token_caller"),
     ("unit of work end (session close, ROLLBACK)", "UnitOfWork.__exit__"),
     ("note query (one SELECT, session)", "note_service.py"),
     ("response model and JSON", "serialize_response"),

@@ -51,7 +51,23 @@ class Throttled(AppError):
 
 
 class InvalidInput(AppError):
+    """``location``: where in the request body the bad value is (``("notes", 7, "title")``); empty: the body."""
+
     message = "Invalid input"
+
+    def __init__(self, message: str | None = None, *, location: tuple[str | int, ...] = ()) -> None:
+        super().__init__(message)
+        self.location = location
+
+
+class TooLarge(AppError):
+    """What the request asks for is past a size limit (an archive that unpacks too far, too many notes)."""
+
+    message = "Too large"
+
+
+class UnsupportedMediaType(AppError):
+    message = "Unsupported media type"
 
 
 class DependencyUnavailable(AppError):

@@ -1,7 +1,7 @@
 """Who and which request the running code serves.
 
 The request-context middleware puts a fresh ``RequestContext`` in the
-context variable; the auth dependency fills in ``user_id``. The object is
+context variable; the auth dependency fills in ``user_id`` and ``auth``. The object is
 mutable on purpose: a dependency running in a worker thread sees a copy of
 the context *variables*, but the same *object*, so what it writes is seen by
 the middleware and by every log line of the request.
@@ -20,6 +20,7 @@ class RequestContext:
     request_id: str | None = None
     user_id: str | None = None
     after_response: list[Callable[[], object]] = field(default_factory=list)
+    auth: str | None = None  # the kind of token the caller used: "login" or "pat"
 
 
 _current: ContextVar[RequestContext | None] = ContextVar("request_context", default=None)

@@ -1,6 +1,8 @@
 """Engine and session factory: the only place that tunes connections."""
 
+import contextlib
 import logging
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -16,20 +18,28 @@ MYSQL_CONNECT_TIMEOUT_SECONDS = 5
 # accepts but never answers (frozen, blackholed) would hold a request forever.
 # No query of this service legitimately stays silent for this long.
 MYSQL_IO_TIMEOUT_SECONDS = 3
+# A row lock waited for longer than this is a conflict (error 1205, run again by the
+# unit of work's retry), well before the read timeout would call the server gone (a 503).
+MYSQL_LOCK_WAIT_TIMEOUT_SECONDS = 2
 # After the server could not be reached, new connections fail at once for this
 # long, instead of each waiting out its own timeout while requests queue behind.
 FAIL_FAST_SECONDS = 1.0
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+# What this service creates on disk (DATA_DIR, the SQLite file, the JWT key): the owner's alone.
+PRIVATE_DIRECTORY = 0o700
+PRIVATE_FILE = 0o600
 
 
 def build_engine(url: str, *, pool_size: int = 20, max_overflow: int = 20) -> Engine:
-    """An engine with pre-ping, so a restarted database is survived.
+    """An engine with pre-ping, so a restarted database is survived, and
+    ``hide_parameters``: an error's message never carries a statement's
+    values (a password hash, an email) into a log line.
 
     SQLite: foreign keys on (for ``ON DELETE CASCADE``), WAL, and every
     transaction started with ``BEGIN IMMEDIATE`` so that concurrent writers
     queue on the busy timeout instead of failing with "database is locked".
     MySQL/MariaDB: ``utf8mb4`` whatever the URL says, short connect, read
-    and write timeouts, and a fail-fast window after the server could not
+    and write timeouts, a lock wait shorter than those, and a fail-fast window after the server could not
     be reached, so that an unreachable or hung server answers 503 within
     seconds however many requests are waiting.
     """
@@ -44,6 +54,7 @@ def build_engine(url: str, *, pool_size: int = 20, max_overflow: int = 20) -> En
             "connect_timeout": MYSQL_CONNECT_TIMEOUT_SECONDS,
             "read_timeout": MYSQL_IO_TIMEOUT_SECONDS,
             "write_timeout": MYSQL_IO_TIMEOUT_SECONDS,
+            "init_command": f"SET SESSION innodb_lock_wait_timeout = {MYSQL_LOCK_WAIT_TIMEOUT_SECONDS}",
         }
     engine = create_engine(
         url,
@@ -52,6 +63,7 @@ def build_engine(url: str, *, pool_size: int = 20, max_overflow: int = 20) -> En
         pool_size=pool_size,
         max_overflow=max_overflow,
         connect_args=connect_args,
+        hide_parameters=True,
     )
     if is_mysql:
         _FailFast(FAIL_FAST_SECONDS).attach(engine)
@@ -91,10 +103,15 @@ def build_session_factory(engine: Engine) -> sessionmaker[Session]:
 
 
 def ensure_sqlite_directory(url: str) -> None:
-    """Create the folder of a SQLite file, so the default works on a fresh clone."""
+    """Create the folder of a SQLite file (0700) and the file (0600), so the default
+    works on a fresh clone and the password hashes in it are the owner's alone.
+    SQLite gives its ``-wal`` and ``-shm`` files the database file's mode."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
-        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        path = Path(parsed.database)
+        path.parent.mkdir(mode=PRIVATE_DIRECTORY, parents=True, exist_ok=True)
+        with contextlib.suppress(FileExistsError):
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE))
 
 
 def _sqlite_engine(url: str) -> Engine:
@@ -103,6 +120,7 @@ def _sqlite_engine(url: str) -> Engine:
         url,
         pool_pre_ping=True,
         connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
+        hide_parameters=True,
     )
 
     @event.listens_for(engine, "connect")

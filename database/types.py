@@ -7,12 +7,15 @@ from sqlalchemy.dialects import mysql
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
 ULID_LENGTH = 26
+# Binary and NO PAD (MariaDB): ``utf8mb4_bin`` would still ignore trailing spaces,
+# so that ``'<id> '`` found the row of ``'<id>'``.
+EXACT_COLLATION = "utf8mb4_nopad_bin"
 
 
 def exact_string(length: int) -> TypeEngine[str]:
-    """A string compared byte for byte: ``Study``, ``study`` and ``stüdy``
-    differ even where the database's default collation says otherwise."""
-    return String(length).with_variant(mysql.VARCHAR(length, collation="utf8mb4_bin"), "mysql", "mariadb")
+    """A string compared byte for byte: ``Study``, ``study``, ``stüdy`` and
+    ``Study `` differ even where the database's default collation says otherwise."""
+    return String(length).with_variant(mysql.VARCHAR(length, collation=EXACT_COLLATION), "mysql", "mariadb")
 
 
 def ulid() -> TypeEngine[str]:

@@ -4,15 +4,20 @@ from abc import abstractmethod
 from types import TracebackType
 from typing import Self
 
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
-from common.unit_of_work import UnitOfWork
+from common.unit_of_work import UnitOfWork, WriteConflict
+from database.errors import is_write_conflict
 
 
 class SqlAlchemyUnitOfWork(UnitOfWork):
     """Opens a session on enter; rolls back what was not committed and closes it on exit.
 
-    Subclasses build their repositories on the session in ``_bind``.
+    A deadlock or a lock-wait timeout (MySQL/MariaDB 1213, 1205) leaves the
+    ``with`` block as ``WriteConflict``, for ``retry_on_conflict``: the
+    database is up, a concurrent transaction won. Subclasses build their
+    repositories on the session in ``_bind``.
     """
 
     def __init__(self, session_factory: sessionmaker[Session]) -> None:
@@ -38,6 +43,8 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
             self._session.close()
         finally:
             self._session = None
+        if isinstance(exc, DBAPIError) and is_write_conflict(exc):
+            raise WriteConflict() from exc
 
     @abstractmethod
     def _bind(self, session: Session) -> None:

@@ -1,7 +1,7 @@
 """Pure ASGI middleware: exactly one JSON line per HTTP request, and its metrics.
 
 It runs inside the request-context middleware, so the line carries the
-request id, and the user id that the auth dependency wrote into the shared
+request id, and the user id and kind of token (``auth``) that the auth dependency wrote into the shared
 context while the route ran. It never reads the body, the query string or
 any header.
 
@@ -17,6 +17,7 @@ import time
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from common.request_context import current_request_context
+from middlewares.http_protocol import PARSER_STATUS
 from middlewares.metrics import observe_request
 from observability.log import REQUEST_LOGGER
 
@@ -46,6 +47,8 @@ class ActivityLogMiddleware:
         try:
             await self.app(scope, receive, send_and_watch)
         finally:
+            # The server cut a request the app was reading (a bad chunk) and answered it itself.
+            status = scope.get("state", {}).get(PARSER_STATUS, status)
             seconds = (answered or time.perf_counter()) - started
             observe_request(scope, status=status, seconds=seconds)
             client = scope.get("client")
@@ -55,6 +58,7 @@ class ActivityLogMiddleware:
                 extra={
                     "request_id": context.request_id,
                     "user_id": context.user_id,
+                    "auth": context.auth,
                     "method": scope["method"],
                     "path": request_path(scope),
                     "status": status,
@@ -64,9 +68,22 @@ class ActivityLogMiddleware:
             )
 
 
+# A path parameter of this name is a secret (a share link's token): the line shows the name instead.
+SECRET_PATH_PARAMETER = "{token}"
+
+
 def request_path(scope: Scope) -> str:
-    """The path as the client sent it (percent-escapes kept), without the query string."""
+    """The path as the client sent it (percent-escapes kept), without the query string, and with
+    every ``{token}`` segment of the matched route's template in place of the token sent."""
     raw = scope.get("raw_path")
-    if not raw:
-        return scope["path"]
-    return raw.split(b"?", 1)[0].decode("utf-8", "backslashreplace")
+    path = scope["path"] if not raw else raw.split(b"?", 1)[0].decode("utf-8", "backslashreplace")
+    template = getattr(scope.get("route"), "path_format", "")
+    if SECRET_PATH_PARAMETER not in template:
+        return path
+    segments, template_segments = path.split("/"), template.split("/")
+    if len(segments) != len(template_segments):
+        return template
+    return "/".join(
+        SECRET_PATH_PARAMETER if pattern == SECRET_PATH_PARAMETER else segment
+        for segment, pattern in zip(segments, template_segments, strict=True)
+    )

@@ -5,9 +5,14 @@ read. A body without one (chunked) is read ahead, up to the limit, before the
 app runs: past it, 413, whichever route it was sent to, even one that never
 reads a body (``DELETE /users`` must not run because of what it ignores).
 What the app reads is counted too, as a last guard.
+
+Routes may have a wider limit of their own (``POST /notes/import`` takes
+``IMPORT_MAX_BYTES``), keyed by method and exact path; every other route
+keeps 1 MiB.
 """
 
 from collections import deque
+from collections.abc import Mapping
 
 from starlette.exceptions import HTTPException
 from starlette.responses import JSONResponse
@@ -18,27 +23,44 @@ DETAIL = "Request body is larger than 1 MiB"
 
 
 class BodyTooLarge(HTTPException):
-    def __init__(self) -> None:
-        super().__init__(status_code=413, detail=DETAIL)
+    def __init__(self, detail: str = DETAIL) -> None:
+        super().__init__(status_code=413, detail=detail)
+
+
+def wider_limit_detail(max_bytes: int) -> str:
+    return f"Request body is larger than {max_bytes} bytes (IMPORT_MAX_BYTES)"
 
 
 class BodySizeLimitMiddleware:
-    def __init__(self, app: ASGIApp, max_bytes: int = MAX_BODY_BYTES) -> None:
+    """``route_limits``: ``{(method, path): max_bytes}`` for the routes whose limit is not ``max_bytes``."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        max_bytes: int = MAX_BODY_BYTES,
+        route_limits: Mapping[tuple[str, str], int] | None = None,
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.route_limits = dict(route_limits or {})
+
+    def _limit(self, scope: Scope) -> tuple[int, str]:
+        wider = self.route_limits.get((scope["method"], scope["path"]))
+        return (self.max_bytes, DETAIL) if wider is None else (wider, wider_limit_detail(wider))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        max_bytes, detail = self._limit(scope)
         declared = _content_length(scope)
-        if declared is not None and declared > self.max_bytes:
-            await JSONResponse({"detail": DETAIL}, status_code=413)(scope, receive, send)
+        if declared is not None and declared > max_bytes:
+            await JSONResponse({"detail": detail}, status_code=413)(scope, receive, send)
             return
         if declared is None and _header(scope, b"transfer-encoding") is not None:
-            read_ahead = await self._read_ahead(receive)
+            read_ahead = await _read_ahead(receive, max_bytes)
             if read_ahead is None:
-                await JSONResponse({"detail": DETAIL}, status_code=413)(scope, receive, send)
+                await JSONResponse({"detail": detail}, status_code=413)(scope, receive, send)
                 return
             receive = _replaying(read_ahead, receive)
         received = 0
@@ -48,28 +70,29 @@ class BodySizeLimitMiddleware:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_bytes:
+                if received > max_bytes:
                     # FastAPI re-raises HTTPExceptions from body reading, so
                     # this becomes an ordinary 413 JSON response.
-                    raise BodyTooLarge()
+                    raise BodyTooLarge(detail)
             return message
 
         await self.app(scope, counting_receive, send)
 
-    async def _read_ahead(self, receive: Receive) -> list[Message] | None:
-        """The body's messages up to its end (or the client's disconnect); ``None`` once past the limit."""
-        messages: list[Message] = []
-        received = 0
-        while True:
-            message = await receive()
-            messages.append(message)
-            if message["type"] != "http.request":
-                return messages
-            received += len(message.get("body", b""))
-            if received > self.max_bytes:
-                return None
-            if not message.get("more_body", False):
-                return messages
+
+async def _read_ahead(receive: Receive, max_bytes: int) -> list[Message] | None:
+    """The body's messages up to its end (or the client's disconnect); ``None`` once past ``max_bytes``."""
+    messages: list[Message] = []
+    received = 0
+    while True:
+        message = await receive()
+        messages.append(message)
+        if message["type"] != "http.request":
+            return messages
+        received += len(message.get("body", b""))
+        if received > max_bytes:
+            return None
+        if not message.get("more_body", False):
+            return messages
 
 
 def _replaying(messages: list[Message], receive: Receive) -> Receive:

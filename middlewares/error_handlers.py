@@ -11,7 +11,7 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
-from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException
 
@@ -25,8 +25,11 @@ from common.errors import (
     NotFound,
     PreconditionFailed,
     Throttled,
+    TooLarge,
     Unauthenticated,
+    UnsupportedMediaType,
 )
+from database.errors import is_write_conflict
 
 logger = logging.getLogger(__name__)
 
@@ -37,6 +40,8 @@ STATUS_CODES: dict[type[AppError], int] = {
     NotFound: 404,
     Conflict: 409,
     PreconditionFailed: 412,
+    TooLarge: 413,
+    UnsupportedMediaType: 415,
     InvalidInput: 422,
     Throttled: 429,
     DependencyUnavailable: 503,
@@ -59,7 +64,8 @@ def app_error_response(error: AppError) -> JSONResponse:
         headers["Retry-After"] = str(error.retry_after)
     if isinstance(error, InvalidInput):
         # The same shape as FastAPI's own 422s, so clients parse one format.
-        body = {"detail": [{"type": "value_error", "loc": ["body"], "msg": error.message, "input": None}]}
+        location = ["body", *error.location]
+        body = {"detail": [{"type": "value_error", "loc": location, "msg": error.message, "input": None}]}
         return JSONResponse(body, status_code=status)
     return JSONResponse({"detail": error.message}, status_code=status, headers=headers)
 
@@ -70,6 +76,11 @@ async def _handle_app_error(_request: Request, error: Exception) -> JSONResponse
 
 
 async def _handle_database_down(_request: Request, error: Exception) -> JSONResponse:
+    if isinstance(error, DBAPIError) and is_write_conflict(error):
+        # A deadlock or lock-wait timeout that escaped every unit of work's retry: a concurrent
+        # write won, the database is up. A 409 the client may retry, never "unavailable".
+        logger.warning("write aborted by a concurrent one: %s", error.__class__.__name__)
+        return app_error_response(Conflict("The change could not be written because of concurrent changes; try again"))
     logger.error("database unavailable: %s", error.__class__.__name__)
     return app_error_response(DependencyUnavailable("Database unavailable"))
 

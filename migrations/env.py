@@ -46,7 +46,7 @@ def run_migrations_online() -> None:
     # batch migration recreates tables and, with them ON, dropping a parent
     # table would cascade-delete the rows of its children.
     connect_args = {"charset": "utf8mb4"} if make_url(url).get_backend_name() in ("mysql", "mariadb") else {}
-    engine = create_engine(url, poolclass=pool.NullPool, connect_args=connect_args)
+    engine = create_engine(url, poolclass=pool.NullPool, connect_args=connect_args, hide_parameters=True)
     with engine.connect() as connection:
         context.configure(
             connection=connection,

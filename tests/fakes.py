@@ -7,6 +7,7 @@ cannot drift apart.
 
 import copy
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from common.clock import Clock
@@ -38,7 +39,14 @@ from user.application.ports import (
 from user.domain.account_token import AccountToken, AccountTokenPolicy, TokenPurpose
 from user.domain.errors import EmailAlreadyRegistered, InvalidToken
 from user.domain.login_throttle import LoginThrottle
-from user.domain.repository import AccountTokenRepository, LoginThrottleRepository, UserRepository
+from user.domain.personal_token import PersonalToken
+from user.domain.repository import (
+    AccountTokenRepository,
+    LoginThrottleRepository,
+    PersonalTokenRepository,
+    RevokedTokenRepository,
+    UserRepository,
+)
 from user.domain.user import User, email_key
 
 
@@ -82,29 +90,42 @@ class FakePasswordHasher(PasswordHasher):
 
 
 class FakeTokenIssuer(TokenIssuer):
-    """Tokens are ``<subject>:<version>:<expiry timestamp>``, checked against a clock."""
+    """Tokens are ``<subject>:<version>:<jti>:<expiry timestamp>``, checked against a clock."""
 
     def __init__(self, clock: Clock, lifetime: timedelta = timedelta(hours=1)) -> None:
         self._clock = clock
         self._lifetime = lifetime
 
-    def issue(self, *, subject: str, version: int, now: datetime) -> AccessToken:
+    def issue(self, *, subject: str, version: int, token_id: str, now: datetime) -> AccessToken:
         expiry = (now + self._lifetime).timestamp()
-        return AccessToken(token=f"{subject}:{version}:{expiry}", expires_in=int(self._lifetime.total_seconds()))
+        return AccessToken(
+            token=f"{subject}:{version}:{token_id}:{expiry}", expires_in=int(self._lifetime.total_seconds())
+        )
 
     def decode(self, token: str) -> TokenClaims:
         try:
-            subject, version, expiry = token.split(":")
+            subject, version, token_id, expiry = token.split(":")
             if float(expiry) <= self._clock.now().timestamp():
                 raise InvalidToken()
-            return TokenClaims(subject=subject, version=int(version))
+            expires_at = datetime.fromtimestamp(float(expiry), UTC)
+            return TokenClaims(subject=subject, version=int(version), token_id=token_id, expires_at=expires_at)
         except ValueError:
             raise InvalidToken() from None
 
 
 class FakeUserRepository(UserRepository):
-    def __init__(self, store: dict[str, User]) -> None:
+    """Deleting a user also deletes its tokens and revocations, as the database's ON DELETE CASCADE does."""
+
+    def __init__(
+        self,
+        store: dict[str, User],
+        *,
+        revoked: dict[str, "Revocation"] | None = None,
+        personal_tokens: dict[str, PersonalToken] | None = None,
+    ) -> None:
         self._store = store
+        self._revoked = {} if revoked is None else revoked
+        self._personal_tokens = {} if personal_tokens is None else personal_tokens
 
     def add(self, user: User) -> None:
         if any(email_key(other.email) == email_key(user.email) for other in self._store.values()):
@@ -115,6 +136,12 @@ class FakeUserRepository(UserRepository):
         user = self._store.get(user_id)
         return copy.deepcopy(user) if user else None
 
+    def get_unless_revoked(self, user_id: str, *, token_id: str) -> User | None:
+        return None if token_id in self._revoked else self.get(user_id)
+
+    def get_for_update(self, user_id: str) -> User | None:
+        return self.get(user_id)  # a fake unit of work has no concurrent writer to lock out
+
     def get_by_email(self, email: str) -> User | None:
         key = email_key(email)
         return next((copy.deepcopy(u) for u in self._store.values() if email_key(u.email) == key), None)
@@ -123,8 +150,18 @@ class FakeUserRepository(UserRepository):
         if user.id in self._store:
             self._store[user.id] = copy.deepcopy(user)
 
+    def bump_token_version(self, user_id: str) -> bool:
+        user = self._store.get(user_id)
+        if user is None:
+            return False
+        user.token_version += 1
+        return True
+
     def delete(self, user_id: str) -> None:
         self._store.pop(user_id, None)
+        for owned in (self._revoked, self._personal_tokens):
+            for key in [key for key, value in owned.items() if value.user_id == user_id]:
+                del owned[key]
 
     def list(self, page: PageRequest) -> Sequence[User]:
         ordered = sorted(self._store.values(), key=lambda u: (u.created_at, u.id))
@@ -266,6 +303,63 @@ def _replace(state: dict, work: dict) -> None:  # type: ignore[type-arg]
     state.update(copy.deepcopy(work))
 
 
+@dataclass(frozen=True, slots=True)
+class Revocation:
+    user_id: str
+    expires_at: datetime
+
+
+class FakeRevokedTokenRepository(RevokedTokenRepository):
+    def __init__(self, store: dict[str, Revocation]) -> None:
+        self._store = store
+
+    def add(self, *, token_id: str, user_id: str, expires_at: datetime) -> None:
+        self._store.setdefault(token_id, Revocation(user_id=user_id, expires_at=expires_at))
+
+    def prune(self, *, now: datetime) -> int:
+        expired = [token_id for token_id, revocation in self._store.items() if revocation.expires_at <= now]
+        for token_id in expired:
+            del self._store[token_id]
+        return len(expired)
+
+
+class FakePersonalTokenRepository(PersonalTokenRepository):
+    def __init__(self, store: dict[str, PersonalToken], *, users: dict[str, User]) -> None:
+        self._store = store
+        self._users = users
+
+    def add(self, token: PersonalToken) -> None:
+        self._store[token.id] = copy.deepcopy(token)
+
+    def lock_owner(self, user_id: str) -> bool:
+        return user_id in self._users
+
+    def count_for_user(self, user_id: str) -> int:
+        return sum(1 for token in self._store.values() if token.user_id == user_id)
+
+    def list_for_user(self, user_id: str) -> Sequence[PersonalToken]:
+        owned = [token for token in self._store.values() if token.user_id == user_id]
+        return [copy.deepcopy(token) for token in sorted(owned, key=lambda t: (t.created_at, t.id), reverse=True)]
+
+    def get_with_owner(self, token_hash: str) -> tuple[PersonalToken, User] | None:
+        token = next((t for t in self._store.values() if t.token_hash == token_hash), None)
+        if token is None or token.user_id not in self._users:
+            return None
+        return copy.deepcopy(token), copy.deepcopy(self._users[token.user_id])
+
+    def delete(self, *, user_id: str, token_id: str) -> bool:
+        token = self._store.get(token_id)
+        if token is None or token.user_id != user_id:
+            return False
+        del self._store[token_id]
+        return True
+
+    def touch(self, token_id: str, *, now: datetime, stale_before: datetime) -> None:
+        token = self._store.get(token_id)
+        if token is not None and (token.last_used_at is None or token.last_used_at < stale_before):
+            token.last_used_at = now
+
+
 class FakeUserUnitOfWork(UserUnitOfWork):
     """Changes reach the shared state only on ``commit``; anything else is rolled back.
 
@@ -279,36 +373,41 @@ class FakeUserUnitOfWork(UserUnitOfWork):
         self.throttles_state: dict[str, LoginThrottle] = {}
         self.tokens_state: dict[str, AccountToken] = {}
         self.outbox_state: dict[str, OutboxEmail] = {}
+        self.revoked_state: dict[str, Revocation] = {}
+        self.personal_tokens_state: dict[str, PersonalToken] = {}
         self.commits = 0
 
+    _STATES = (
+        "users_state",
+        "throttles_state",
+        "tokens_state",
+        "outbox_state",
+        "revoked_state",
+        "personal_tokens_state",
+    )
+
     def __enter__(self) -> "FakeUserUnitOfWork":
-        self._users_work = copy.deepcopy(self.users_state)
-        self._throttles_work = copy.deepcopy(self.throttles_state)
-        self._tokens_work = copy.deepcopy(self.tokens_state)
-        self._outbox_work = copy.deepcopy(self.outbox_state)
-        self.users = FakeUserRepository(self._users_work)
-        self.login_throttles = FakeLoginThrottleRepository(self._throttles_work)
-        self.account_tokens = FakeAccountTokenRepository(self._tokens_work, self._users_work)
-        self.outbox = FakeOutbox(self._outbox_work, ids=self._ids, policy=self._policy)
+        self._work = {name: copy.deepcopy(getattr(self, name)) for name in self._STATES}
+        users, revoked, personal = (self._work[n] for n in ("users_state", "revoked_state", "personal_tokens_state"))
+        self.users = FakeUserRepository(users, revoked=revoked, personal_tokens=personal)
+        self.login_throttles = FakeLoginThrottleRepository(self._work["throttles_state"])
+        self.outbox = FakeOutbox(self._work["outbox_state"], ids=self._ids, policy=self._policy)
+        self.revoked_tokens = FakeRevokedTokenRepository(revoked)
+        self.account_tokens = FakeAccountTokenRepository(self._work["tokens_state"], users)
+        self.personal_tokens = FakePersonalTokenRepository(personal, users=users)
         return self
 
     def commit(self) -> None:
-        self.users_state = copy.deepcopy(self._users_work)
-        self.throttles_state = copy.deepcopy(self._throttles_work)
-        self.tokens_state = copy.deepcopy(self._tokens_work)
-        _replace(self.outbox_state, self._outbox_work)
+        for name in self._STATES:
+            # In place: a FakeMailUnitOfWork may share ``outbox_state``.
+            _replace(getattr(self, name), self._work[name])
         self.commits += 1
 
     def rollback(self) -> None:
         # In place: the repositories handed out by __enter__ keep working on these dicts.
-        self._users_work.clear()
-        self._users_work.update(copy.deepcopy(self.users_state))
-        self._throttles_work.clear()
-        self._throttles_work.update(copy.deepcopy(self.throttles_state))
-        self._tokens_work.clear()
-        self._tokens_work.update(copy.deepcopy(self.tokens_state))
-        self._outbox_work.clear()
-        self._outbox_work.update(copy.deepcopy(self.outbox_state))
+        for name in self._STATES:
+            self._work[name].clear()
+            self._work[name].update(copy.deepcopy(getattr(self, name)))
 
 
 class FakeMailUnitOfWork(MailUnitOfWork):

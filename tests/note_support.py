@@ -8,10 +8,14 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from common.ulid_ids import UlidIdGenerator
+from note.infra.share_token_cipher import AesGcmShareTokenCipher
+from tests.support import TEST_JWT_SECRET
 from user.domain.user import Role, User
 from user.infra.unit_of_work import SqlAlchemyUserUnitOfWork
 
 _counter = itertools.count(1)
+# What the service's container builds from the test settings' secret.
+SHARE_CIPHER = AesGcmShareTokenCipher(TEST_JWT_SECRET)
 
 
 def note_body(**overrides: Any) -> dict[str, Any]:

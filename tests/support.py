@@ -144,3 +144,14 @@ def assert_unauthenticated(response: Any) -> None:
     assert response.status_code == 401, response.text
     assert response.headers["WWW-Authenticate"] == "Bearer"
     assert isinstance(response.json()["detail"], str)
+
+
+def create_personal_token(
+    client: Any, headers: dict[str, str], *, name: str = "script", expires_in_days: int | None = None
+) -> dict:
+    """``POST /users/me/tokens`` with a login token: the 201 body, whose ``token`` is remembered as a secret."""
+    response = client.post("/users/me/tokens", headers=headers, json={"name": name, "expires_in_days": expires_in_days})
+    assert response.status_code == 201, response.text
+    body = response.json()
+    log_audit.remember_secret(body["token"], what="a personal access token")
+    return body

@@ -17,11 +17,11 @@ PartStatus = Literal["ok", "unavailable"]
 
 
 class DatabaseProbe(Protocol):
-    def is_up(self) -> bool: ...
+    async def is_up(self) -> bool: ...
 
 
 class BrokerProbe(Protocol):
-    def is_up(self) -> bool: ...
+    async def is_up(self) -> bool: ...
 
 
 class HealthResponse(BaseModel):
@@ -36,14 +36,15 @@ class HealthResponse(BaseModel):
     summary="Liveness of the service and what it depends on",
 )
 @inject
-def health(
+async def health(
     response: Response,
     database: Annotated[DatabaseProbe, Depends(Provided["database_probe"])],
     broker: Annotated[BrokerProbe | None, Depends(Provided["broker_probe"])],
 ) -> HealthResponse:
-    database_status: PartStatus = "ok" if database.is_up() else "unavailable"
+    # Awaited on the event loop (common/async_probe.py): a hanging dependency holds no request thread.
+    database_status: PartStatus = "ok" if await database.is_up() else "unavailable"
     broker_status: Literal["ok", "unavailable", "disabled"] = (
-        "disabled" if broker is None else "ok" if broker.is_up() else "unavailable"
+        "disabled" if broker is None else "ok" if await broker.is_up() else "unavailable"
     )
     healthy = database_status == "ok" and broker_status != "unavailable"
     if not healthy:

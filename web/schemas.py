@@ -1,12 +1,12 @@
 """Pieces of the HTTP schema that every app's interface layer shares."""
 
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from email_validator import EmailNotValidError, validate_email
 from fastapi import Depends, Query
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, WithJsonSchema
 
+from common.email_address import NotAnEmailAddress, normalize_email
 from common.errors import InvalidInput
 from common.pagination import DEFAULT_ITEMS_PER_PAGE, MAX_ITEMS_PER_PAGE, PageRequest
 
@@ -59,10 +59,8 @@ def not_blank_pattern(*, forbidden: str) -> str:
 
 def _email(value: str) -> str:
     try:
-        return validate_email(
-            value, check_deliverability=False, globally_deliverable=False, test_environment=True
-        ).normalized
-    except EmailNotValidError as error:
+        return normalize_email(value)
+    except NotAnEmailAddress as error:
         raise ValueError(f"not a valid email address: {error}") from None
 
 
@@ -97,6 +95,7 @@ ERROR_DESCRIPTIONS = {
     409: "Conflict",
     412: "If-Match does not match the current ETag",
     413: "Request body over 1 MiB",
+    415: "A Content-Type this operation does not take",
     429: "Too many failed attempts; see Retry-After",
     503: "A dependency (the database) is unavailable",
 }
@@ -157,3 +156,21 @@ async def page_request(
 
 
 Pagination = Annotated[PageRequest, Depends(page_request)]
+
+
+def inline_schema(model: type[BaseModel], *, mode: Literal["validation", "serialization"]) -> dict[str, Any]:
+    """The model's JSON schema with its ``$defs`` written in place, for an ``openapi_extra`` body or response
+    (FastAPI only lists the models of declared parameters and return types among the components)."""
+    schema = model.model_json_schema(mode=mode)
+    definitions = schema.pop("$defs", {})
+
+    def resolve(node: Any) -> Any:
+        if isinstance(node, dict):
+            if set(node) == {"$ref"} and node["$ref"].startswith("#/$defs/"):
+                return resolve(definitions[node["$ref"].removeprefix("#/$defs/")])
+            return {key: resolve(value) for key, value in node.items()}
+        if isinstance(node, list):
+            return [resolve(item) for item in node]
+        return node
+
+    return resolve(schema)

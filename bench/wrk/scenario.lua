@@ -68,6 +68,13 @@ function request()
     return wrk.format("GET", "/notes?page=15&items_per_page=10", authorized(user))
   elseif scenario == "notes_by_tag" then
     return wrk.format("GET", "/notes/tags/" .. user.tag .. "/notes?page=1&items_per_page=10", authorized(user))
+  elseif scenario == "search_notes" then
+    return wrk.format("GET", "/notes?q=" .. user.tag .. "&page=1&items_per_page=10", authorized(user))
+  elseif scenario == "search_notes_two_terms" then
+    -- "학습" percent-encoded: the seeded tags 학습-N.
+    return wrk.format("GET", "/notes?q=" .. user.tag .. "+%ED%95%99%EC%8A%B5&page=1&items_per_page=10", authorized(user))
+  elseif scenario == "filter_date_range" then
+    return wrk.format("GET", "/notes?from=20261101&to=20261130&sort=-memo_date&page=1&items_per_page=10", authorized(user))
   elseif scenario == "get_note" then
     return wrk.format("GET", "/notes/" .. pick(user.notes), authorized(user))
   elseif scenario == "create_note" then

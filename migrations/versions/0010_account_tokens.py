@@ -3,7 +3,7 @@
 Existing accounts start unverified, like new ones.
 
 Revision ID: 0010
-Revises: 0004
+Revises: 0009
 Create Date: 2026-12-01
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 from sqlalchemy.dialects import mysql
 
 revision: str = "0010"
-down_revision: str | None = "0004"
+down_revision: str | None = "0009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -22,7 +22,7 @@ MYSQL = {"mysql_charset": "utf8mb4", "mysql_engine": "InnoDB"}
 
 
 def exact(length: int) -> sa.types.TypeEngine:
-    return sa.String(length).with_variant(mysql.VARCHAR(length, collation="utf8mb4_bin"), "mysql", "mariadb")
+    return sa.String(length).with_variant(mysql.VARCHAR(length, collation="utf8mb4_nopad_bin"), "mysql", "mariadb")
 
 
 def timestamp() -> sa.types.TypeEngine:

@@ -1,24 +1,20 @@
 """The note app's use cases: one public method each, one unit of work each."""
 
 import logging
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Collection, Sequence
 from datetime import date
-from typing import TypeVar
 
 from common.clock import Clock
 from common.ids import IdGenerator
 from common.pagination import Page, PageRequest
-from note.application.ports import NoteUnitOfWork, WriteConflict
-from note.domain.errors import NoteNotFound, NoteVersionMismatch, NoteWriteConflict
+from common.unit_of_work import retry_on_conflict
+from note.application.ports import NoteUnitOfWork
+from note.domain.errors import NoteNotFound, NoteVersionMismatch, NoteWriteConflict, TagNotFound
 from note.domain.note import Note, check_content, check_title, parse_memo_date
-from note.domain.tag import Tag, normalize_tag_names
+from note.domain.search import EVERY_NOTE, NoteSearch
+from note.domain.tag import Tag, check_tag_name, normalize_tag_names
 
 logger = logging.getLogger(__name__)
-
-T = TypeVar("T")
-
-# A write the database aborted to break a deadlock is run again this many times in all.
-WRITE_ATTEMPTS = 3
 
 
 class NoteService:
@@ -53,7 +49,7 @@ class NoteService:
                 uow.commit()
             return note
 
-        self._retrying(create)
+        retry_on_conflict(create, exhausted=NoteWriteConflict)
         logger.info("note created", extra={"note_id": note.id})
         return note
 
@@ -102,7 +98,7 @@ class NoteService:
                 uow.commit()
             return note
 
-        return self._retrying(update)
+        return retry_on_conflict(update, exhausted=NoteWriteConflict)
 
     def delete_note(self, *, actor_id: str, note_id: str, if_match: Collection[int] | None = None) -> None:
         """Delete the note, and the tags no other note of the caller carries, in one transaction."""
@@ -115,13 +111,14 @@ class NoteService:
                 uow.tags.remove_unused(user_id=actor_id, names=note.tags)
                 uow.commit()
 
-        self._retrying(delete)
+        retry_on_conflict(delete, exhausted=NoteWriteConflict)
         logger.info("note deleted", extra={"note_id": note_id})
 
-    def list_notes(self, *, actor_id: str, page: PageRequest) -> Page[Note]:
-        """The caller's notes, newest created first."""
+    def list_notes(self, *, actor_id: str, page: PageRequest, search: NoteSearch = EVERY_NOTE) -> Page[Note]:
+        """The caller's notes that ``search`` keeps (all of them by default), newest created first unless
+        it says otherwise; ``total_count`` counts the matches."""
         with self._uow as uow:
-            return uow.notes.page_for_user(user_id=actor_id, page=page)
+            return uow.notes.page_for_user(user_id=actor_id, page=page, search=search)
 
     def list_notes_by_tag(self, *, actor_id: str, tag_name: str, page: PageRequest) -> Page[Note]:
         """The caller's notes carrying ``tag_name`` (trimmed like a stored name); an unknown tag has none."""
@@ -134,16 +131,67 @@ class NoteService:
         with self._uow as uow:
             return list(uow.tags.list_for_user(actor_id))
 
+    def rename_tag(self, *, actor_id: str, tag_name: str, new_name: str) -> Tag:
+        """Rename the caller's tag ``tag_name`` (trimmed like a stored name) to ``new_name``, in one transaction.
+
+        A tag of the new name already there merges with it: a note carrying both keeps one, at
+        the first place. Every note that changed gets a new version and ``updated_at``; a note
+        that only carried the new name is left alone. The renamed (or merged) tag with its count.
+        """
+        old, new = tag_name.strip(), check_tag_name(new_name)
+
+        def rename() -> Tag:
+            with self._uow as uow:
+                notes = self._carrying(uow, actor_id=actor_id, tag_name=old, also_locking=[new])
+                if new != old:
+                    now = self._clock.now()
+                    for note in notes:
+                        previous_version = note.version
+                        note.rename_tag(old, new, now=now)
+                        self._write_locked(uow, note, previous_version=previous_version)
+                    uow.tags.remove_unused(user_id=actor_id, names=[old])
+                tag = uow.tags.get(user_id=actor_id, name=new)
+                uow.commit()
+            assert tag is not None, "the notes carrying it are locked"
+            return tag
+
+        tag = retry_on_conflict(rename, exhausted=NoteWriteConflict)
+        logger.info("tag renamed", extra={"note_count": tag.note_count})
+        return tag
+
+    def delete_tag(self, *, actor_id: str, tag_name: str) -> None:
+        """Take the tag off every note of the caller's that carries it (each gets a new version); the notes stay."""
+        name = tag_name.strip()
+
+        def delete() -> None:
+            with self._uow as uow:
+                notes = self._carrying(uow, actor_id=actor_id, tag_name=name)
+                now = self._clock.now()
+                for note in notes:
+                    previous_version = note.version
+                    note.remove_tag(name, now=now)
+                    self._write_locked(uow, note, previous_version=previous_version)
+                uow.tags.remove_unused(user_id=actor_id, names=[name])
+                uow.commit()
+
+        retry_on_conflict(delete, exhausted=NoteWriteConflict)
+        logger.info("tag deleted")
+
     @staticmethod
-    def _retrying(write: Callable[[], T]) -> T:
-        """Run ``write`` (one whole unit of work) again when the database aborted it
-        to break a deadlock; every attempt starts afresh, re-reading and re-checking."""
-        for attempt in range(1, WRITE_ATTEMPTS + 1):
-            try:
-                return write()
-            except WriteConflict:
-                logger.warning("note write aborted by a concurrent one", extra={"attempt": attempt})
-        raise NoteWriteConflict()
+    def _carrying(
+        uow: NoteUnitOfWork, *, actor_id: str, tag_name: str, also_locking: Collection[str] = ()
+    ) -> list[Note]:
+        """The caller's notes carrying the tag, locked; a tag no note carries does not exist."""
+        notes = uow.notes.with_tag_for_update(user_id=actor_id, tag_name=tag_name, also_locking=also_locking)
+        if not notes:
+            raise TagNotFound()
+        return notes
+
+    @staticmethod
+    def _write_locked(uow: NoteUnitOfWork, note: Note, *, previous_version: int) -> None:
+        # The note is locked: its version cannot have moved since it was read.
+        if not uow.notes.update(note, expected_version=previous_version):
+            raise NoteWriteConflict()
 
     @staticmethod
     def _owned(note: Note | None, actor_id: str) -> Note:

@@ -96,6 +96,32 @@ class Note:
             updated_at=now,
         )
 
+    @classmethod
+    def restore(
+        cls,
+        *,
+        note_id: str,
+        user_id: str,
+        title: str,
+        content: str,
+        memo_date: date,
+        tags: list[str],
+        created_at: datetime,
+        updated_at: datetime,
+    ) -> "Note":
+        """A note brought back from an export: the rules of ``create``, its own timestamps."""
+        note = cls.create(
+            note_id=note_id,
+            user_id=user_id,
+            title=title,
+            content=content,
+            memo_date=memo_date,
+            tags=tags,
+            now=created_at,
+        )
+        note.updated_at = updated_at
+        return note
+
     def belongs_to(self, user_id: str) -> bool:
         return self.user_id == user_id
 
@@ -122,6 +148,13 @@ class Note:
         self.tags = list(new_tags)
         self.version += 1
         self.updated_at = now
+
+    def rename_tag(self, old: str, new: str, *, now: datetime) -> None:
+        """``old`` becomes ``new`` where it stands; carrying both already, the note keeps the first of the two."""
+        self.update(now=now, tags=[new if name == old else name for name in self.tags])
+
+    def remove_tag(self, name: str, *, now: datetime) -> None:
+        self.update(now=now, tags=[kept for kept in self.tags if kept != name])
 
     def tags_dropped_since(self, previous_tags: list[str]) -> list[str]:
         """Names in ``previous_tags`` that this note no longer carries."""

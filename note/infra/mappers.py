@@ -7,6 +7,8 @@ import orjson
 from sqlalchemy import Row
 
 from note.domain.note import Note
+from note.domain.search import searchable_text
+from note.domain.share import Share, SharedNote
 from note.domain.tag import Tag
 from note.infra.db_models import NoteRow
 
@@ -39,7 +41,13 @@ def note_values(note: Note) -> dict[str, Any]:
         "memo_date": note.memo_date,
         "version": note.version,
         "updated_at": note.updated_at,
+        "search_text": note_search_text(note),
     }
+
+
+def note_search_text(note: Note) -> str:
+    """The folded text the ``search_text`` column holds for ``note``."""
+    return searchable_text(title=note.title, content=note.content, tags=note.tags)
 
 
 def note_tag_links(note: Note, tag_ids: Mapping[str, str]) -> list[dict[str, Any]]:
@@ -58,3 +66,30 @@ def tag_names(tag_list: str | None) -> list[str]:
     if not tag_list:
         return []
     return [name for _, name in sorted(orjson.loads(tag_list))]
+
+
+def share_row_values(share: Share, *, sealed_token: str) -> dict[str, Any]:
+    """Every column of a share's row: the token only as its hash and sealed."""
+    return {
+        "note_id": share.note_id,
+        "token_hash": share.token_hash,
+        "sealed_token": sealed_token,
+        "created_at": share.created_at,
+        "expires_at": share.expires_at,
+    }
+
+
+def share_from_row(row: Row[Any], *, token: str) -> Share:
+    return Share(note_id=row.note_id, token=token, created_at=row.created_at, expires_at=row.expires_at)
+
+
+def shared_note_from_row(row: Row[Any]) -> SharedNote:
+    """From the shared-note lookup's row: the note's columns, ``author`` and ``tag_list``."""
+    return SharedNote(
+        title=row.title,
+        content=row.content,
+        memo_date=row.memo_date,
+        tags=tag_names(row.tag_list),
+        author=row.author,
+        updated_at=row.updated_at,
+    )

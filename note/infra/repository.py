@@ -4,13 +4,47 @@ A page of notes loads in ONE statement whatever its size: the page's note
 rows, each with its tags aggregated into a JSON array by a correlated
 subquery, and the total count as an uncorrelated one. Only a page past the
 end needs a second statement, for the count. One note is one statement too.
+
+A listing's conditions (SPEC §9) are all on the caller's notes: ``user_id``
+first, then an escaped ``LIKE`` on the folded ``search_text`` per term, an
+``EXISTS`` per tag and the ``memo_date`` bounds, in the order of the sort
+with ties by id in the same direction.
+
+A shared note is read in ONE statement through the unique index on its link's
+token hash: the share, its note with the note's tags, and the author's name.
+Every kind of absence (no such hash, a link past its expiry, a note or account
+gone with its share) is that same statement finding no row.
 """
 
+import functools
+import hashlib
 from collections import defaultdict
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from itertools import islice
 from typing import Any
 
-from sqlalchemy import CursorResult, Insert, Row, Select, bindparam, delete, exists, func, insert, select, update
+from sqlalchemy import (
+    ColumnElement,
+    CursorResult,
+    Insert,
+    Row,
+    Select,
+    String,
+    UnaryExpression,
+    and_,
+    bindparam,
+    column,
+    delete,
+    exists,
+    func,
+    insert,
+    or_,
+    select,
+    table,
+    update,
+)
 from sqlalchemy.dialects import mysql, sqlite
 from sqlalchemy.orm import Session
 
@@ -18,16 +52,36 @@ from common.ids import IdGenerator
 from common.pagination import Page, PageRequest
 from database.functions import json_array_agg
 from note.domain.note import Note
-from note.domain.repository import NoteRepository, TagRepository
+from note.domain.repository import NoteImportRepository, NoteRepository, ShareRepository, TagRepository
+from note.domain.search import EVERY_NOTE, NoteSearch, NoteSort, searchable_text
+from note.domain.share import Share, SharedNote
 from note.domain.tag import Tag, by_name
-from note.infra.db_models import NoteRow, TagRow, note_tags
-from note.infra.mappers import note_from_row, note_row_values, note_tag_links, note_values, tag_from_row, tag_names
+from note.infra.db_models import NoteRow, NoteShareRow, TagRow, note_imports, note_tags
+from note.infra.mappers import (
+    note_from_row,
+    note_row_values,
+    note_tag_links,
+    note_values,
+    share_from_row,
+    share_row_values,
+    shared_note_from_row,
+    tag_from_row,
+    tag_names,
+)
+from note.infra.share_token_cipher import AesGcmShareTokenCipher
 
 # Core statements on the tables, not ORM entities: reads map rows straight to
 # domain entities, with no identity map to fill and to empty again.
 notes = NoteRow.__table__
 tags = TagRow.__table__
-NEWEST_FIRST = (notes.c.created_at.desc(), notes.c.id.desc())
+# What a Note is read from: every column but the folded search text, which is only searched.
+NOTE_COLUMNS = [column for column in notes.c if column.name != "search_text"]
+SORT_COLUMNS = {"created_at": notes.c.created_at, "memo_date": notes.c.memo_date, "updated_at": notes.c.updated_at}
+# The escape character of every LIKE pattern: a term's %, _ and \ are literal characters.
+LIKE_ESCAPE = "\\"
+# Notes whose search text one refresh reads and writes at a time.
+REFRESH_BATCH = 200
+shares = NoteShareRow.__table__
 
 
 def _tag_list() -> Any:
@@ -55,11 +109,19 @@ def _tagged(statement: Select[Any]) -> Select[Any]:
     )
 
 
-def _page_statement(notes_of_user: Select[Any], count: Select[Any]) -> tuple[Select[Any], Select[Any]]:
+def _order(sort: NoteSort) -> tuple[UnaryExpression[Any], UnaryExpression[Any]]:
+    """``sort``'s column, then id, both in its direction."""
+    column = SORT_COLUMNS[sort.field]
+    return (column.desc(), notes.c.id.desc()) if sort.descending else (column.asc(), notes.c.id.asc())
+
+
+def _page_statement(
+    notes_of_user: Select[Any], count: Select[Any], sort: NoteSort = NoteSort.CREATED_DESC
+) -> tuple[Select[Any], Select[Any]]:
     """A page of ``notes_of_user`` with each note's tags and the total; and the count alone."""
     page = (
         notes_of_user.add_columns(TAG_LIST, count.scalar_subquery().label("total_count"))
-        .order_by(*NEWEST_FIRST)
+        .order_by(*_order(sort))
         .limit(bindparam("limit"))
         .offset(bindparam("offset"))
     )
@@ -69,11 +131,98 @@ def _page_statement(notes_of_user: Select[Any], count: Select[Any]) -> tuple[Sel
 # Built once (parameters: user_id, tag_name, limit, offset): a statement object
 # memoizes its cache key, so each request skips rebuilding and re-keying it.
 MINE = notes.c.user_id == bindparam("user_id")
-PAGE_FOR_USER = _page_statement(select(notes).where(MINE), select(func.count()).select_from(notes).where(MINE))
 PAGE_FOR_TAG = _page_statement(
-    _tagged(select(notes).where(MINE)), _tagged(select(func.count()).select_from(notes).where(MINE))
+    _tagged(select(*NOTE_COLUMNS).where(MINE)), _tagged(select(func.count()).select_from(notes).where(MINE))
 )
-NOTE_BY_ID = select(notes, TAG_LIST).where(notes.c.id == bindparam("note_id"))
+NOTE_BY_ID = select(*NOTE_COLUMNS, TAG_LIST).where(notes.c.id == bindparam("note_id"))
+REFRESH_SEARCH_TEXT = (
+    update(notes).where(notes.c.id == bindparam("note_id")).values(search_text=bindparam("new_search_text"))
+)
+
+
+@dataclass(frozen=True, slots=True)
+class _ListingShape:
+    """What a listing's statement depends on; its values are bound parameters."""
+
+    terms: int
+    tags: int
+    memo_from: bool
+    memo_to: bool
+    sort: NoteSort
+
+    @classmethod
+    def of(cls, search: NoteSearch) -> "_ListingShape":
+        return cls(
+            terms=len(search.terms),
+            tags=len(search.tags),
+            memo_from=search.memo_from is not None,
+            memo_to=search.memo_to is not None,
+            sort=search.sort,
+        )
+
+
+def _carries_tag(number: int) -> ColumnElement[bool]:
+    """The outer note carries the user's tag named ``:tag_<number>``, exactly."""
+    link, tag = note_tags.alias(f"link_{number}"), tags.alias(f"tag_{number}")
+    return (
+        exists()
+        .select_from(link.join(tag, tag.c.id == link.c.tag_id))
+        .where(
+            link.c.note_id == notes.c.id,
+            tag.c.user_id == bindparam("user_id"),
+            tag.c.name == bindparam(f"tag_{number}"),
+        )
+    )
+
+
+def _listing_conditions(shape: _ListingShape) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = [MINE]
+    conditions += [notes.c.search_text.like(bindparam(f"term_{n}"), escape=LIKE_ESCAPE) for n in range(shape.terms)]
+    conditions += [_carries_tag(n) for n in range(shape.tags)]
+    if shape.memo_from:
+        conditions.append(notes.c.memo_date >= bindparam("memo_from"))
+    if shape.memo_to:
+        conditions.append(notes.c.memo_date <= bindparam("memo_to"))
+    return conditions
+
+
+@functools.cache
+def _listing(shape: _ListingShape) -> tuple[Select[Any], Select[Any]]:
+    """The page and count statements of one shape, built the first time it is asked for, then reused
+    (a few thousand shapes at most: up to 10 terms, 10 tags, two bounds, six sorts)."""
+    conditions = _listing_conditions(shape)
+    return _page_statement(
+        select(*NOTE_COLUMNS).where(*conditions),
+        select(func.count()).select_from(notes).where(*conditions),
+        shape.sort,
+    )
+
+
+def _listing_parameters(user_id: str, search: NoteSearch) -> dict[str, Any]:
+    parameters: dict[str, Any] = {"user_id": user_id, "memo_from": search.memo_from, "memo_to": search.memo_to}
+    parameters.update({f"term_{n}": f"%{_escape_like(term)}%" for n, term in enumerate(search.terms)})
+    parameters.update({f"tag_{n}": name for n, name in enumerate(search.tags)})
+    return parameters
+
+
+def _escape_like(term: str) -> str:
+    """``term`` as the inside of a LIKE pattern that matches exactly itself (escape character: backslash)."""
+    return term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+OLDEST_FIRST = (notes.c.created_at, notes.c.id)
+FIRST_OLDEST = select(*NOTE_COLUMNS, TAG_LIST).where(MINE).order_by(*OLDEST_FIRST).limit(bindparam("limit"))
+# The keyset: strictly after (created_at, id), spelled so both databases use the (user_id, created_at, id) index.
+NEXT_OLDEST = FIRST_OLDEST.where(
+    or_(
+        notes.c.created_at > bindparam("after_created_at"),
+        and_(notes.c.created_at == bindparam("after_created_at"), notes.c.id > bindparam("after_id")),
+    )
+)
+# Rows per INSERT statement of a batched write (an executemany each).
+INSERT_BATCH = 500
+# Ids per IN (...) list.
+LOOKUP_BATCH = 1000
 
 
 class SqlAlchemyNoteRepository(NoteRepository):
@@ -86,12 +235,84 @@ class SqlAlchemyNoteRepository(NoteRepository):
         if note.tags:
             self._link(note, self._lock_tags(user_id=note.user_id, names=note.tags))
 
+    def add_many(self, notes_to_add: Sequence[Note]) -> None:
+        for batch in _batches(notes_to_add, INSERT_BATCH):
+            self._session.execute(insert(notes), [note_row_values(note) for note in batch])
+            names_by_user: dict[str, set[str]] = defaultdict(set)
+            for note in batch:
+                names_by_user[note.user_id].update(note.tags)
+            links: list[dict[str, Any]] = []
+            for user_id, names in names_by_user.items():
+                if names:
+                    tag_ids = self._lock_tags(user_id=user_id, names=names)
+                    links += [
+                        link for note in batch if note.user_id == user_id for link in note_tag_links(note, tag_ids)
+                    ]
+            if links:
+                self._session.execute(insert(note_tags), links)
+
     def get(self, note_id: str) -> Note | None:
         row = self._session.execute(NOTE_BY_ID, {"note_id": note_id}).first()
         return None if row is None else note_from_row(row, tag_names(row.tag_list))
 
+    def owners(self, note_ids: Collection[str]) -> dict[str, str]:
+        found: dict[str, str] = {}
+        for batch in _batches(sorted(note_ids), LOOKUP_BATCH):
+            rows = self._session.execute(select(notes.c.id, notes.c.user_id).where(notes.c.id.in_(batch)))
+            found.update(dict(rows.all()))  # (id, user_id) rows
+        return found
+
+    def oldest_first(self, *, user_id: str, after: tuple[datetime, str] | None, limit: int) -> list[Note]:
+        if after is None:
+            rows = self._session.execute(FIRST_OLDEST, {"user_id": user_id, "limit": limit})
+        else:
+            parameters = {"user_id": user_id, "limit": limit, "after_created_at": after[0], "after_id": after[1]}
+            rows = self._session.execute(NEXT_OLDEST, parameters)
+        return [note_from_row(row, tag_names(row.tag_list)) for row in rows]
+
+    def with_tag_for_update(self, *, user_id: str, tag_name: str, also_locking: Collection[str] = ()) -> list[Note]:
+        if _padded(tag_name):
+            return []
+        carrying = self._session.execute(
+            select(note_tags.c.note_id)
+            .join(tags, tags.c.id == note_tags.c.tag_id)
+            .where(tags.c.user_id == user_id, tags.c.name == tag_name)
+        )
+        note_ids = set(carrying.scalars())
+        if not note_ids:
+            return []
+        rows = self._lock_notes(note_ids)
+        tag_names_by_note = self._tag_names([row.id for row in rows])
+        self._lock_tags(user_id=user_id, names={tag_name, *also_locking, *_flat(tag_names_by_note.values())})
+        # A note that took the tag after the first read and before the tag was locked: lock it too.
+        # Rare, and out of order, so it may deadlock; the database then aborts one side, which retries.
+        late = set(self._carrying_locked(user_id=user_id, tag_name=tag_name)) - note_ids
+        if late:
+            rows += self._lock_notes(late)
+            tag_names_by_note = self._tag_names([row.id for row in rows])
+            self._lock_tags(user_id=user_id, names=set(_flat(tag_names_by_note.values())))
+        return [note_from_row(row, tag_names_by_note[row.id]) for row in rows]
+
+    def _lock_notes(self, note_ids: Collection[str]) -> list[Row[Any]]:
+        """Lock the notes by primary key, in id order (one order for every writer of several notes)."""
+        rows: list[Row[Any]] = []
+        for batch in _batches(sorted(note_ids), LOOKUP_BATCH):
+            locking = select(notes).where(notes.c.id.in_(batch)).order_by(notes.c.id).with_for_update()
+            rows += self._session.execute(locking).all()
+        return rows
+
+    def _carrying_locked(self, *, user_id: str, tag_name: str) -> list[str]:
+        """The ids of the notes carrying the tag, by a locking read: the latest committed links."""
+        carrying = self._session.execute(
+            select(note_tags.c.note_id)
+            .join(tags, tags.c.id == note_tags.c.tag_id)
+            .where(tags.c.user_id == user_id, tags.c.name == tag_name)
+            .with_for_update(read=True)
+        )
+        return list(carrying.scalars())
+
     def get_for_update(self, note_id: str) -> Note | None:
-        row = self._session.execute(select(notes).where(notes.c.id == note_id).with_for_update()).first()
+        row = self._session.execute(select(*NOTE_COLUMNS).where(notes.c.id == note_id).with_for_update()).first()
         return None if row is None else self._with_tags([row])[0]
 
     def update(self, note: Note, *, expected_version: int) -> bool:
@@ -119,8 +340,31 @@ class SqlAlchemyNoteRepository(NoteRepository):
         # ON DELETE CASCADE takes the note's tag links with it.
         self._session.execute(delete(notes).where(notes.c.id == note.id))
 
-    def page_for_user(self, *, user_id: str, page: PageRequest) -> Page[Note]:
-        return self._page(PAGE_FOR_USER, {"user_id": user_id}, page)
+    def page_for_user(self, *, user_id: str, page: PageRequest, search: NoteSearch = EVERY_NOTE) -> Page[Note]:
+        if search.impossible:
+            return Page(items=[], total_count=0, page=page.page)
+        return self._page(_listing(_ListingShape.of(search)), _listing_parameters(user_id, search), page)
+
+    def refresh_search_text(self, *, user_id: str, note_ids: Collection[str]) -> None:
+        ordered = sorted(set(note_ids))
+        for start in range(0, len(ordered), REFRESH_BATCH):
+            batch = ordered[start : start + REFRESH_BATCH]
+            rows = self._session.execute(
+                select(notes.c.id, notes.c.title, notes.c.content).where(
+                    notes.c.user_id == user_id, notes.c.id.in_(batch)
+                )
+            ).all()
+            if not rows:
+                continue
+            names = self._tag_names([row.id for row in rows])
+            fresh = [
+                {
+                    "note_id": row.id,
+                    "new_search_text": searchable_text(title=row.title, content=row.content, tags=names[row.id]),
+                }
+                for row in rows
+            ]
+            self._session.execute(REFRESH_SEARCH_TEXT, fresh)
 
     def page_for_tag(self, *, user_id: str, tag_name: str, page: PageRequest) -> Page[Note]:
         if _padded(tag_name):
@@ -184,6 +428,17 @@ class SqlAlchemyTagRepository(TagRepository):
     def __init__(self, session: Session) -> None:
         self._session = session
 
+    def get(self, *, user_id: str, name: str) -> Tag | None:
+        if _padded(name):
+            return None
+        row = self._session.execute(
+            select(tags.c.name, func.count(note_tags.c.note_id))
+            .outerjoin(note_tags, note_tags.c.tag_id == tags.c.id)
+            .where(tags.c.user_id == user_id, tags.c.name == name)
+            .group_by(tags.c.id, tags.c.name)
+        ).first()
+        return None if row is None else tag_from_row(row[0], row[1])
+
     def list_for_user(self, user_id: str) -> Sequence[Tag]:
         rows = self._session.execute(
             select(tags.c.name, func.count(note_tags.c.note_id))
@@ -212,6 +467,47 @@ class SqlAlchemyTagRepository(TagRepository):
         )
 
 
+class SqlAlchemyNoteImportRepository(NoteImportRepository):
+    """Source ids are kept as SHA-256 digests: any string the file gave, of any length, compared exactly."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def already_imported(self, *, user_id: str, source_ids: Collection[str]) -> set[str]:
+        by_digest = {_digest(source_id): source_id for source_id in source_ids}
+        found: set[str] = set()
+        for batch in _batches(sorted(by_digest), LOOKUP_BATCH):
+            rows = self._session.execute(
+                select(note_imports.c.source_digest).where(
+                    note_imports.c.user_id == user_id, note_imports.c.source_digest.in_(batch)
+                )
+            )
+            found.update(by_digest[digest] for digest in rows.scalars())
+        return found
+
+    def remember(self, *, user_id: str, imported: Mapping[str, str]) -> None:
+        rows = [
+            {"user_id": user_id, "source_digest": _digest(source_id), "note_id": note_id}
+            for source_id, note_id in imported.items()
+        ]
+        for batch in _batches(rows, INSERT_BATCH):
+            self._session.execute(insert(note_imports), list(batch))
+
+
+def _batches(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
+    iterator = iter(items)
+    while batch := list(islice(iterator, size)):
+        yield batch
+
+
+def _digest(source_id: str) -> str:
+    return hashlib.sha256(source_id.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _flat(lists: Collection[list[str]]) -> list[str]:
+    return [name for names in lists for name in names]
+
+
 def _padded(name: str) -> bool:
     """True for a name no stored tag can have: stored names are trimmed.
 
@@ -231,3 +527,57 @@ UPSERT_TAGS_SQLITE = sqlite.insert(tags).on_conflict_do_nothing(index_elements=[
 _insert_tags = mysql.insert(tags)
 # A no-op update, for its exclusive lock on the existing row.
 UPSERT_TAGS_MYSQL = _insert_tags.on_duplicate_key_update(name=_insert_tags.inserted.name)
+
+
+# The user app's table by name only (the note app never imports the user app): the author's name.
+users = table("users", column("id", String), column("name", String))
+
+
+def _active_at_now() -> Any:
+    return or_(shares.c.expires_at.is_(None), shares.c.expires_at > bindparam("now"))
+
+
+# Built once (parameters: token_hash, now).
+SHARED_NOTE = (
+    select(
+        notes.c.title,
+        notes.c.content,
+        notes.c.memo_date,
+        notes.c.updated_at,
+        users.c.name.label("author"),
+        shares.c.sealed_token,
+        TAG_LIST,
+    )
+    .select_from(shares.join(notes, notes.c.id == shares.c.note_id).join(users, users.c.id == notes.c.user_id))
+    .where(shares.c.token_hash == bindparam("token_hash"), _active_at_now())
+)
+SHARE_OF_NOTE = select(shares).where(shares.c.note_id == bindparam("note_id"))
+DELETE_SHARE_OF_NOTE = delete(shares).where(shares.c.note_id == bindparam("note_id"))
+
+
+class SqlAlchemyShareRepository(ShareRepository):
+    def __init__(self, session: Session, cipher: AesGcmShareTokenCipher) -> None:
+        self._session = session
+        self._cipher = cipher
+
+    def replace(self, share: Share) -> None:
+        self.delete_for_note(share.note_id)
+        sealed = self._cipher.seal(share.token, token_hash=share.token_hash)
+        self._session.execute(insert(shares).values(share_row_values(share, sealed_token=sealed)))
+
+    def get_for_note(self, note_id: str) -> Share | None:
+        row = self._session.execute(SHARE_OF_NOTE, {"note_id": note_id}).first()
+        if row is None:
+            return None
+        token = self._cipher.open(row.sealed_token, token_hash=row.token_hash)
+        return None if token is None else share_from_row(row, token=token)
+
+    def delete_for_note(self, note_id: str) -> None:
+        self._session.execute(DELETE_SHARE_OF_NOTE, {"note_id": note_id})
+
+    def find_shared(self, *, token_hash: str, now: datetime) -> SharedNote | None:
+        row = self._session.execute(SHARED_NOTE, {"token_hash": token_hash, "now": now}).first()
+        # A token sealed under another key: its link went with the secret it was made under.
+        if row is None or self._cipher.open(row.sealed_token, token_hash=token_hash) is None:
+            return None
+        return shared_note_from_row(row)

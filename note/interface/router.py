@@ -1,16 +1,56 @@
-"""HTTP routes of the note app: thin handlers around ``NoteService``."""
+"""HTTP routes of the note app: thin handlers around ``NoteService`` and ``ShareService``."""
 
+from collections.abc import Iterator
+from datetime import datetime
+from email.message import Message
+from enum import StrEnum
 from typing import Annotated, Any
 
 from dependency_injector.wiring import inject
-from fastapi import APIRouter, Path, Response, status
+from fastapi import APIRouter, Path, Query, Request, Response, status
+from fastapi.responses import HTMLResponse, JSONResponse, StreamingResponse
+from starlette.concurrency import run_in_threadpool
 
-from note.interface.dependencies import IfMatch, NoteServiceDep, etag
-from note.interface.schemas import NoteCreate, NotePageResponse, NoteResponse, NoteUpdate, TagListResponse
+from common.errors import UnsupportedMediaType
+from note.application.commands import NoteToImport
+from note.interface.dependencies import (
+    IfMatch,
+    ImportMaxBytes,
+    NoteSearchQuery,
+    NoteServiceDep,
+    PortabilityServiceDep,
+    PublicUrl,
+    ShareServiceDep,
+    WantsJson,
+    etag,
+)
+from note.interface.note_files import json_export, markdown_zip_export, read_json_import, read_markdown_zip
+from note.interface.pages import SHARED_PAGE_HEADERS, shared_note_page
+from note.interface.schemas import (
+    ImportResponse,
+    NoteCreate,
+    NoteExport,
+    NoteImport,
+    NotePageResponse,
+    NoteResponse,
+    NoteUpdate,
+    ShareCreate,
+    SharedNoteResponse,
+    ShareResponse,
+    TagListResponse,
+    TagRename,
+    TagResponse,
+)
 from user.interface.dependencies import CurrentUser
-from web.schemas import Pagination, error_responses
+from web.schemas import Pagination, error_responses, inline_schema
 
 router = APIRouter()
+
+# The one route whose body limit is IMPORT_MAX_BYTES, not 1 MiB (main.py tells the middleware).
+IMPORT_ROUTE = ("POST", "/notes/import")
+JSON = "application/json"
+ZIP = "application/zip"
+BINARY = {"type": "string", "format": "binary"}
 
 NOTES = ["notes"]
 AUTHENTICATED = error_responses(401, 503)
@@ -50,10 +90,17 @@ def create_note(*, body: NoteCreate, actor: CurrentUser, response: Response, ser
     return NoteResponse.from_domain(note)
 
 
-@router.get("/notes", tags=NOTES, responses=AUTHENTICATED, summary="The caller's notes, newest first")
+@router.get(
+    "/notes",
+    tags=NOTES,
+    responses=AUTHENTICATED,
+    summary="The caller's notes, newest first; searched, filtered and sorted by the query (all conditions at once)",
+)
 @inject
-def list_notes(*, actor: CurrentUser, page: Pagination, service: NoteServiceDep) -> NotePageResponse:
-    return NotePageResponse.from_domain(service.list_notes(actor_id=actor.id, page=page))
+def list_notes(
+    *, actor: CurrentUser, page: Pagination, search: NoteSearchQuery, service: NoteServiceDep
+) -> NotePageResponse:
+    return NotePageResponse.from_domain(service.list_notes(actor_id=actor.id, page=page, search=search))
 
 
 @router.get(
@@ -71,6 +118,111 @@ def list_notes_by_tag(
     service: NoteServiceDep,
 ) -> NotePageResponse:
     return NotePageResponse.from_domain(service.list_notes_by_tag(actor_id=actor.id, tag_name=tag_name, page=page))
+
+
+class ExportFormat(StrEnum):
+    JSON = "json"
+    MARKDOWN = "markdown"
+
+
+CONTENT_DISPOSITION = {
+    "Content-Disposition": {
+        "description": 'attachment; filename="til-notes-YYYYMMDD.json" (or .zip), the day of the export in UTC',
+        "required": True,
+        "schema": {"type": "string", "pattern": '^attachment; filename="til-notes-[0-9]{8}\\.(json|zip)"$'},
+    }
+}
+
+
+@router.get(
+    "/notes/export",
+    tags=NOTES,
+    response_class=StreamingResponse,
+    responses={
+        200: {
+            "description": "The caller's notes, oldest created first, streamed",
+            "headers": CONTENT_DISPOSITION,
+            "content": {
+                JSON: {"schema": inline_schema(NoteExport, mode="serialization")},
+                ZIP: {"schema": BINARY},
+            },
+        },
+        **AUTHENTICATED,
+    },
+    summary="Download every note: JSON, or a zip of Markdown files with YAML front matter",
+)
+@inject
+def export_notes(
+    *,
+    actor: CurrentUser,
+    service: PortabilityServiceDep,
+    format: Annotated[ExportFormat, Query(description="json (default) or markdown (a zip)")] = ExportFormat.JSON,
+) -> StreamingResponse:
+    exported_at = service.exported_at()
+    notes = service.export_notes(actor_id=actor.id)
+    body: Iterator[bytes]
+    if format is ExportFormat.JSON:
+        body, media_type, extension = json_export(notes, exported_at=exported_at), JSON, "json"
+    else:
+        body, media_type, extension = markdown_zip_export(notes, exported_at=exported_at), ZIP, "zip"
+    disposition = f'attachment; filename="{_export_file_name(exported_at)}.{extension}"'
+    return StreamingResponse(body, media_type=media_type, headers={"Content-Disposition": disposition})
+
+
+def _export_file_name(exported_at: datetime) -> str:
+    return f"til-notes-{exported_at.strftime('%Y%m%d')}"
+
+
+IMPORT_BODY = {
+    "required": True,
+    "description": "A JSON export (application/json) or a Markdown zip export (application/zip)",
+    "content": {
+        JSON: {"schema": inline_schema(NoteImport, mode="validation")},
+        ZIP: {"schema": BINARY},
+    },
+}
+
+
+@router.post(
+    "/notes/import",
+    tags=NOTES,
+    responses={
+        **AUTHENTICATED,
+        **error_responses(409, 413, 415),
+        413: {**error_responses(413)[413], "description": "Body over IMPORT_MAX_BYTES, or a zip that unpacks past it"},
+        422: {
+            "description": "A note breaks a rule of POST /notes (loc names it), or the body is not an export",
+            "content": {JSON: {"schema": {"$ref": "#/components/schemas/HTTPValidationError"}}},
+        },
+    },
+    openapi_extra={"requestBody": IMPORT_BODY},
+    summary="Bring notes back from an export, all or nothing; notes already there (by id) are skipped",
+)
+@inject
+async def import_notes(
+    *, request: Request, actor: CurrentUser, service: PortabilityServiceDep, max_bytes: ImportMaxBytes
+) -> ImportResponse:
+    media_type = _media_type(request)
+    if media_type not in (JSON, ZIP):
+        raise UnsupportedMediaType(f"send {JSON} (a JSON export) or {ZIP} (a Markdown export)")
+    body = await request.body()
+    notes: list[NoteToImport]
+    if media_type == JSON:
+        notes = await run_in_threadpool(read_json_import, body)
+    else:
+        notes = await run_in_threadpool(read_markdown_zip, body, max_bytes=max_bytes)
+    outcome = await run_in_threadpool(lambda: service.import_notes(actor_id=actor.id, notes=notes))
+    return ImportResponse.from_domain(outcome)
+
+
+def _media_type(request: Request) -> str:
+    """The body's media type, lower-case and without parameters (``charset``); empty when not given."""
+    header = request.headers.get("content-type")
+    if not header:
+        return ""
+    message = Message()
+    message["content-type"] = header
+    return message.get_content_type()
 
 
 @router.get(
@@ -128,6 +280,41 @@ def delete_note(*, note_id: str, actor: CurrentUser, if_match: IfMatch, service:
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
+@router.patch(
+    "/tags/{tag_name}",
+    tags=["tags"],
+    responses={**AUTHENTICATED, **error_responses(404, 409)},
+    summary="Rename a tag; onto a name the caller already has, the two merge",
+)
+@inject
+def rename_tag(
+    *,
+    tag_name: Annotated[str, Path(description="Compared exactly, after trimming")],
+    body: TagRename,
+    actor: CurrentUser,
+    service: NoteServiceDep,
+) -> TagResponse:
+    return TagResponse.from_domain(service.rename_tag(actor_id=actor.id, tag_name=tag_name, new_name=body.name))
+
+
+@router.delete(
+    "/tags/{tag_name}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    tags=["tags"],
+    responses={**AUTHENTICATED, **error_responses(404, 409)},
+    summary="Take a tag off every note that carries it; the notes stay",
+)
+@inject
+def delete_tag(
+    *,
+    tag_name: Annotated[str, Path(description="Compared exactly, after trimming")],
+    actor: CurrentUser,
+    service: NoteServiceDep,
+) -> Response:
+    service.delete_tag(actor_id=actor.id, tag_name=tag_name)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
 @router.get(
     "/tags",
     tags=["tags"],
@@ -137,3 +324,94 @@ def delete_note(*, note_id: str, actor: CurrentUser, if_match: IfMatch, service:
 @inject
 def list_tags(actor: CurrentUser, service: NoteServiceDep) -> TagListResponse:
     return TagListResponse.from_domain(service.list_tags(actor_id=actor.id))
+
+
+# Sharing (SPEC §13): the owner's routes, and the anonymous read of a link.
+
+SHARING = ["sharing"]
+# Every answer of a link is "as it is now" and may be revoked at any moment: nothing keeps a copy.
+SHARED_HEADERS = {**SHARED_PAGE_HEADERS, "Cache-Control": "no-store", "Vary": "Accept"}
+SHARED_HEADERS_DOC = {
+    name: {"description": f"Always `{value}`", "required": True, "schema": {"type": "string", "const": value}}
+    for name, value in SHARED_HEADERS.items()
+    if name != "Vary"
+} | {
+    # Other middleware (compression, CORS) may add their own names to the list.
+    "Vary": {
+        "description": "Names `Accept`",
+        "required": True,
+        "schema": {"type": "string", "pattern": "(^|[ ,])Accept($|[ ,])"},
+    }
+}
+
+
+@router.put(
+    "/notes/{note_id}/share",
+    tags=SHARING,
+    responses={**AUTHENTICATED, **error_responses(404, 409, 413)},
+    summary="Make a public link to the note; a new link replaces the earlier one, which stops working",
+)
+@inject
+def share_note(
+    *,
+    note_id: str,
+    actor: CurrentUser,
+    service: ShareServiceDep,
+    public_url: PublicUrl,
+    body: ShareCreate | None = None,
+) -> ShareResponse:
+    expires_in_days = None if body is None else body.expires_in_days
+    share = service.share_note(actor_id=actor.id, note_id=note_id, expires_in_days=expires_in_days)
+    return ShareResponse.from_domain(share, public_url=public_url)
+
+
+@router.get(
+    "/notes/{note_id}/share",
+    tags=SHARING,
+    responses={**AUTHENTICATED, **error_responses(404)},
+    summary="The note's public link (404 when it is not shared)",
+)
+@inject
+def get_share(*, note_id: str, actor: CurrentUser, service: ShareServiceDep, public_url: PublicUrl) -> ShareResponse:
+    return ShareResponse.from_domain(service.get_share(actor_id=actor.id, note_id=note_id), public_url=public_url)
+
+
+@router.delete(
+    "/notes/{note_id}/share",
+    status_code=status.HTTP_204_NO_CONTENT,
+    tags=SHARING,
+    responses={**AUTHENTICATED, **error_responses(404, 409)},
+    summary="Remove the note's public link: it stops working (404 when it is not shared)",
+)
+@inject
+def unshare_note(*, note_id: str, actor: CurrentUser, service: ShareServiceDep) -> Response:
+    service.unshare_note(actor_id=actor.id, note_id=note_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get(
+    "/shared/{token}",
+    tags=SHARING,
+    response_model=SharedNoteResponse,
+    responses={
+        200: {
+            "description": "The note as it is now: JSON when Accept ranks application/json above text/html, "
+            "otherwise an HTML page",
+            "headers": SHARED_HEADERS_DOC,
+            "content": {HTMLResponse.media_type: {"schema": {"type": "string"}}},
+        },
+        **error_responses(404, 503),
+    },
+    summary="Read a shared note (anyone with the link); the same 404 for every link that does not work",
+)
+@inject
+def read_shared_note(
+    *,
+    token: Annotated[str, Path(description="The token of the link")],
+    wants_json: WantsJson,
+    service: ShareServiceDep,
+) -> Response:
+    note = service.read_shared_note(token=token)
+    if wants_json:
+        return JSONResponse(SharedNoteResponse.from_domain(note).model_dump(mode="json"), headers=SHARED_HEADERS)
+    return HTMLResponse(shared_note_page(note), headers=SHARED_HEADERS)

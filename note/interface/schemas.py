@@ -1,10 +1,12 @@
 """Request and response models of the note and tag routes."""
 
-from typing import Annotated, Self
+from datetime import UTC, datetime
+from typing import Annotated, Literal, Self
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
 
 from common.pagination import Page
+from note.application.commands import ImportOutcome, NoteToImport
 from note.domain.note import (
     CONTENT_MAX_LENGTH,
     CONTENT_MIN_LENGTH,
@@ -16,9 +18,12 @@ from note.domain.note import (
     check_title,
     format_memo_date,
 )
+from note.domain.search import MAX_SEARCH_TERMS
+from note.domain.share import EXPIRES_IN_DAYS_MAX, EXPIRES_IN_DAYS_MIN, Share, SharedNote
 from note.domain.tag import MAX_TAGS_PER_NOTE, TAG_NAME_MAX_LENGTH, Tag, check_tag_name, normalize_tag_names
 from web.schemas import (
     CONTROL,
+    CONTROL_SPACE,
     SPACE,
     UNICODE_ONLY,
     ResponseModel,
@@ -39,6 +44,11 @@ REAL_DATE_PATTERN = f"^(?:{_YEAR}{_MONTH_AND_DAY}|{_LEAP_YEAR}0229)$"
 _TAG_CHARACTER = f"[^{CONTROL}/]"
 _TAG_END = f"[^{CONTROL}{SPACE}/]"
 TAG_NAME_PATTERN = f"^[{SPACE}]*{_TAG_END}(?:{_TAG_CHARACTER}{{0,{TAG_NAME_MAX_LENGTH - 2}}}{_TAG_END})?[{SPACE}]*$"
+# q: something besides whitespace, in at most MAX_SEARCH_TERMS runs (terms) split by whitespace, i.e. by what
+# str.split() splits on.
+_WHITESPACE = f"{SPACE}{CONTROL_SPACE}"
+_GAP, _TERM = f"[{_WHITESPACE}]", f"[^{_WHITESPACE}]"
+SEARCH_TEXT_PATTERN = f"^{_GAP}*{_TERM}+(?:{_GAP}+{_TERM}+){{0,{MAX_SEARCH_TERMS - 1}}}{_GAP}*$"
 
 Title = Annotated[
     str,
@@ -174,3 +184,168 @@ class TagListResponse(ResponseModel):
     @classmethod
     def from_domain(cls, tags: list[Tag]) -> Self:
         return cls(tags=[TagResponse.from_domain(tag) for tag in tags])
+
+
+class TagRename(BaseModel):
+    """The tag's new name; a tag of that name already there merges with it."""
+
+    name: TagName
+
+
+def _in_utc(value: datetime) -> datetime:
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("must be a moment of the years 1 to 9999 in UTC") from None
+
+
+ImportedTimestamp = Annotated[
+    AwareDatetime,
+    AfterValidator(_in_utc),
+    Field(description="ISO 8601 with an offset; kept as given", examples=["2026-11-27T09:30:00.123456+00:00"]),
+]
+
+
+class ImportedNote(BaseModel):
+    """One note of an export, checked like ``POST /notes``. Other keys (``user_id``) are ignored.
+
+    Strict, so a value is taken only in the type the schema states (no ``0`` for a timestamp).
+    """
+
+    model_config = ConfigDict(strict=True)
+
+    id: UnicodeText | None = Field(
+        default=None,
+        description="Kept when it is a ULID nobody uses; the caller's own (or already imported) id skips the note",
+    )
+    title: Title
+    content: Content
+    memo_date: MemoDate
+    tags: TagNames | None = Field(default=None, description="In the note's order; none when omitted or null")
+    created_at: ImportedTimestamp | None = Field(default=None, description="Now when omitted")
+    updated_at: ImportedTimestamp | None = Field(default=None, description="created_at when omitted")
+
+    def to_command(self, location: tuple[str | int, ...]) -> NoteToImport:
+        return NoteToImport(
+            location=location,
+            source_id=self.id,
+            title=self.title,
+            content=self.content,
+            memo_date=self.memo_date,
+            tags=self.tags or [],
+            created_at=self.created_at,
+            updated_at=self.updated_at,
+        )
+
+
+class NoteImport(BaseModel):
+    """A JSON export (``GET /notes/export``) as it was written, or any file of the same shape."""
+
+    model_config = ConfigDict(strict=True)
+
+    format: Literal["til-notes"] | None = None
+    # Not Literal[1]: in Python, True == 1, and a boolean is no version.
+    version: Annotated[int, Field(strict=True, ge=1, le=1)] | None = None
+    notes: list[ImportedNote] = Field(description="At most 100 000 notes")
+
+    def to_commands(self) -> list[NoteToImport]:
+        return [note.to_command(("notes", index)) for index, note in enumerate(self.notes)]
+
+
+class ImportResponse(ResponseModel):
+    created: int = Field(description="Notes written")
+    skipped: int = Field(description="Notes the caller already had (by id), or already imported")
+
+    @classmethod
+    def from_domain(cls, outcome: ImportOutcome) -> Self:
+        return cls(created=outcome.created, skipped=outcome.skipped)
+
+
+class ExportedNote(ResponseModel):
+    id: str
+    title: str
+    content: str
+    memo_date: str = Field(description="YYYYMMDD", examples=["20261127"])
+    tags: list[str]
+    created_at: UtcTimestamp
+    updated_at: UtcTimestamp
+
+    @classmethod
+    def from_domain(cls, note: Note) -> Self:
+        return cls(
+            id=note.id,
+            title=note.title,
+            content=note.content,
+            memo_date=format_memo_date(note.memo_date),
+            tags=list(note.tags),
+            created_at=note.created_at,
+            updated_at=note.updated_at,
+        )
+
+
+class NoteExport(ResponseModel):
+    """What ``GET /notes/export?format=json`` streams (for the OpenAPI document: it is written piece by piece)."""
+
+    format: Literal["til-notes"]
+    version: Literal[1]
+    exported_at: UtcTimestamp
+    notes: list[ExportedNote] = Field(description="Oldest created first")
+
+
+def _json_integer(value: object) -> object:
+    """A JSON integer, which JSON Schema says ``7.0`` is too; never a string or a boolean."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError("must be an integer")
+    if isinstance(value, float):
+        if not value.is_integer():
+            raise ValueError("must be an integer")
+        return int(value)
+    return value
+
+
+class ShareCreate(BaseModel):
+    """The body of ``PUT /notes/{id}/share``; it may be left out (a link that never expires)."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"expires_in_days": 7}, {"expires_in_days": None}]})
+
+    expires_in_days: (
+        Annotated[int, Field(ge=EXPIRES_IN_DAYS_MIN, le=EXPIRES_IN_DAYS_MAX), BeforeValidator(_json_integer)] | None
+    ) = Field(default=None, description="The link stops working this many days from now; null or omitted: never")
+
+
+class ShareResponse(ResponseModel):
+    url: str = Field(description="PUBLIC_URL/shared/<token>", examples=["https://til.example.com/shared/3q2-7wEAAAA"])
+    token: str = Field(description="At least 16 random bytes, URL-safe")
+    created_at: UtcTimestamp
+    expires_at: UtcTimestamp | None = Field(description="null: the link never expires")
+
+    @classmethod
+    def from_domain(cls, share: Share, *, public_url: str) -> Self:
+        return cls(
+            url=f"{public_url}/shared/{share.token}",
+            token=share.token,
+            created_at=share.created_at,
+            expires_at=share.expires_at,
+        )
+
+
+class SharedNoteResponse(ResponseModel):
+    """A shared note as anyone with its link reads it: no ids and no email; the author by name."""
+
+    title: str
+    content: str = Field(description="As written (Markdown); the HTML page renders it")
+    memo_date: str = Field(description="YYYYMMDD", examples=["20261127"])
+    tags: list[str]
+    author: str = Field(description="The owner's name")
+    updated_at: UtcTimestamp
+
+    @classmethod
+    def from_domain(cls, note: SharedNote) -> Self:
+        return cls(
+            title=note.title,
+            content=note.content,
+            memo_date=format_memo_date(note.memo_date),
+            tags=list(note.tags),
+            author=note.author,
+            updated_at=note.updated_at,
+        )

@@ -19,7 +19,7 @@ import pytest
 from observability.log import LOG_CONFIG_FILE
 from tests.e2e.failing_app import FAIL_AS_USER_PATH, FAIL_MID_STREAM_PATH, FAIL_PATH
 from tests.live_server import LiveServer, is_request_line, live_server, main_py, uvicorn_factory
-from tests.support import TEST_JWT_SECRET, bearer, login, migrate, signup, unique_email
+from tests.support import TEST_JWT_SECRET, bearer, create_personal_token, login, migrate, signup, unique_email
 
 REQUEST_LINE_FIELDS = {
     "timestamp",
@@ -27,6 +27,7 @@ REQUEST_LINE_FIELDS = {
     "event",
     "request_id",
     "user_id",
+    "auth",
     "method",
     "path",
     "status",
@@ -99,6 +100,7 @@ def test_request_line_has_exactly_the_spec_fields(server: LiveServer, http: http
     assert line["event"] == "request"
     assert line["request_id"] == request_id
     assert line["user_id"] is None
+    assert line["auth"] is None
     assert line["method"] == "GET"
     assert line["path"] == "/health"
     assert line["status"] == 200
@@ -119,7 +121,37 @@ def test_the_line_of_an_authenticated_call_names_the_user_and_the_response_reque
     assert SANE_ID.fullmatch(request_id)
     line = only_line(server, request_id)
     assert line["user_id"] == user["id"]
+    assert line["auth"] == "login"
     assert (line["method"], line["path"], line["status"]) == ("GET", "/users/me", 200)
+
+
+def test_a_personal_token_request_names_its_user_and_kind_and_never_the_token(
+    server: LiveServer, http: httpx.Client
+) -> None:
+    user, headers = signed_in(http)
+    created = create_personal_token(http, headers)
+    personal = bearer(created["token"])
+
+    served = http.get("/notes", headers=personal)
+    refused = http.post("/users/logout", headers=personal)
+    deleted = http.delete(f"/users/me/tokens/{created['id']}", headers=headers)
+    gone = http.get("/notes", headers=personal)
+
+    assert (served.status_code, refused.status_code, deleted.status_code, gone.status_code) == (200, 403, 204, 401)
+    lines = {
+        name: only_line(server, r.headers["X-Request-ID"])
+        for name, r in [("served", served), ("refused", refused), ("deleted", deleted), ("gone", gone)]
+    }
+    assert (lines["served"]["user_id"], lines["served"]["auth"]) == (user["id"], "pat")
+    assert (lines["refused"]["user_id"], lines["refused"]["auth"], lines["refused"]["status"]) == (
+        user["id"],
+        "pat",
+        403,
+    )
+    assert (lines["deleted"]["user_id"], lines["deleted"]["auth"]) == (user["id"], "login")
+    assert (lines["gone"]["user_id"], lines["gone"]["auth"]) == (None, None)
+    secret = created["token"].removeprefix("til_pat_")
+    assert not [line for line in server.stdout_lines() + server.stderr_lines() if secret in line]
 
 
 def test_the_path_is_the_requested_path_not_the_route_template(server: LiveServer, http: httpx.Client) -> None:

@@ -100,6 +100,13 @@ ATTACKS: dict[str, Callable[[str, dict], str]] = {
     "not-base64": lambda token, claims: "%%%.%%%.%%%",
     "json-not-an-object": lambda token, claims: signed_raw_payload(b"[1, 2, 3]"),
     "truncated": lambda token, claims: token[:-5],
+    # Issue 11, finding 2: these three answered 500 (RecursionError, OverflowError) before.
+    "header-nested-1100-deep-unsigned": lambda token, claims: f"{b64(b'[' * 1100)}.{b64(b'{}')}.",
+    "exp-1e999-signed": lambda token, claims: signed_raw_payload(json.dumps({**claims, "exp": 1e999}).encode()),
+    "claims-nested-1100-deep-signed": lambda token, claims: signed_raw_payload(
+        json.dumps(claims)[:-1].encode() + b', "x": ' + b"[" * 1100 + b"]" * 1100 + b"}"
+    ),
+    "over-4-KiB": lambda token, claims: signed({**claims, "pad": "x" * 4096}),
 }
 
 

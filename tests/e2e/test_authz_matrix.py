@@ -1,17 +1,21 @@
 """The authorization matrix, on SQLite and MariaDB: every endpoint of SPEC §4
-against every way of being the wrong caller.
+and §11 against every way of being the wrong caller, a personal access token
+(PAT) among them.
 
 Each cell is one request that would succeed for the right caller (a valid body,
 an existing target, a matching ``If-Match``), so the only thing wrong with it is
 who asks. A cell passes when the answer is the SPEC's status — 401 with
-``WWW-Authenticate: Bearer`` for a token that is not a live one, 403 for a USER
-on an admin's route, 404 for another user's note — as a ``{"detail"}`` JSON
+``WWW-Authenticate: Bearer`` for a token that is not a live one (logged out,
+expired, deleted PATs included), 403 for a USER on an admin's route and for a
+PAT on an account route, 404 for another user's note or token — as a ``{"detail"}`` JSON
 body, and when the database is exactly as it was: row counts of users, notes,
-tags, note_tags, login_throttles and outbox_emails, the newest ``updated_at``
+tags, note_tags, login_throttles, outbox_emails, personal_tokens and
+revoked_tokens, the newest ``updated_at``
 of users and notes, and every row belonging to the matrix's accounts.
 
 The controls make the cells able to fail: each endpoint, asked by the right
-caller the same way, answers 2xx, and its writes show in the same snapshot.
+caller the same way, answers 2xx, and its writes show in the same snapshot;
+and a PAT on every endpoint that is not an account route answers 2xx too.
 """
 
 import base64
@@ -28,7 +32,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from httpx import Response
 from jose import jwt
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, func, select, update
 from sqlalchemy.sql import ColumnElement
 
 from mail.infra.db_models import OutboxEmailRow
@@ -39,12 +43,13 @@ from tests.support import (
     TEST_JWT_SECRET,
     bearer,
     bootstrap_admin,
+    create_personal_token,
     login,
     new_user,
     signup,
     unique_email,
 )
-from user.infra.db_models import LoginThrottleRow, UserRow
+from user.infra.db_models import LoginThrottleRow, PersonalTokenRow, RevokedTokenRow, UserRow
 
 ABSENT_ID = "01J0ZZZZZZZZZZZZZZZZZZZZZZ"
 WRONG_KEY = "another-secret-that-is-long-enough-for-hs256-0123456789"
@@ -56,13 +61,15 @@ NEW_PASSWORD = "a brand new password 42"
 
 @dataclass(frozen=True)
 class Account:
-    """A signed-up account with one note carrying one tag, and a token for it."""
+    """A signed-up account with one note carrying one tag, a login token and a personal access token for it."""
 
     id: str
     email: str
     token: str
     note_id: str
     tag: str
+    personal_token: str = "-"
+    personal_token_id: str = "-"
 
 
 @dataclass
@@ -72,10 +79,24 @@ class World:
     admin: Account
     stale: Account  # changed its password after `token` was issued
     deleted: Account  # deleted its account after `token` was issued
+    logged_out: Account  # logged `token` out
+    logged_out_all: Account  # logged out everywhere after `token` was issued
+    expired_pat: Account  # its personal token has expired
+    deleted_pat: Account  # deleted its personal token
     tokens: dict[str, str] = field(default_factory=dict)  # forged tokens, by case
 
     def accounts(self) -> list[Account]:
-        return [self.victim, self.other, self.admin, self.stale, self.deleted]
+        return [
+            self.victim,
+            self.other,
+            self.admin,
+            self.stale,
+            self.deleted,
+            self.logged_out,
+            self.logged_out_all,
+            self.expired_pat,
+            self.deleted_pat,
+        ]
 
 
 def b64(data: bytes) -> str:
@@ -115,17 +136,31 @@ def make_account(client: TestClient, *, prefix: str) -> Account:
     me = client.get("/users/me", headers=headers).json()
     tag = f"matrix-{prefix}"
     note = create_note(client, headers, tags=[tag])
+    personal = create_personal_token(client, headers, name=f"matrix {prefix}")
+    # Used once now: within the minute that follows, a use writes nothing (last_used_at is kept to the minute).
+    assert client.get("/users/me", headers=bearer(personal["token"])).status_code == 200
     return Account(
         id=me["id"],
         email=me["email"],
         token=headers["Authorization"].removeprefix("Bearer "),
         note_id=note["id"],
         tag=tag,
+        personal_token=personal["token"],
+        personal_token_id=personal["id"],
     )
 
 
+def expire_personal_token(engine: Engine, account: Account) -> None:
+    with engine.begin() as connection:
+        connection.execute(
+            update(PersonalTokenRow.__table__)
+            .where(PersonalTokenRow.id == account.personal_token_id)
+            .values(expires_at=PersonalTokenRow.created_at)
+        )
+
+
 @pytest.fixture(scope="module")
-def world(database_url: str, app: FastAPI) -> World:
+def world(database_url: str, app: FastAPI, engine: Engine) -> World:
     admin_json, admin_headers = bootstrap_admin(database_url, restore=app)
     app.state.container.wire()
     with TestClient(app) as client:
@@ -138,6 +173,7 @@ def world(database_url: str, app: FastAPI) -> World:
             token=admin_headers["Authorization"].removeprefix("Bearer "),
             note_id=admin_note["id"],
             tag="matrix-admin",
+            personal_token=create_personal_token(client, admin_headers, name="matrix admin")["token"],
         )
         stale = make_account(client, prefix="stale")
         changed = client.put(
@@ -146,7 +182,27 @@ def world(database_url: str, app: FastAPI) -> World:
         assert changed.status_code == 200, changed.text
         deleted = make_account(client, prefix="deleted")
         assert client.delete("/users", headers=bearer(deleted.token)).status_code == 204
-    matrix = World(victim=victim, other=other, admin=admin, stale=stale, deleted=deleted)
+        logged_out = make_account(client, prefix="logged-out")
+        assert client.post("/users/logout", headers=bearer(logged_out.token)).status_code == 204
+        logged_out_all = make_account(client, prefix="logged-out-all")
+        everywhere = bearer(login(client, logged_out_all.email))
+        assert client.post("/users/logout-all", headers=everywhere).status_code == 204
+        expired_pat = make_account(client, prefix="expired-pat")
+        expire_personal_token(engine, expired_pat)
+        deleted_pat = make_account(client, prefix="deleted-pat")
+        gone = client.delete(f"/users/me/tokens/{deleted_pat.personal_token_id}", headers=bearer(deleted_pat.token))
+        assert gone.status_code == 204
+    matrix = World(
+        victim=victim,
+        other=other,
+        admin=admin,
+        stale=stale,
+        deleted=deleted,
+        logged_out=logged_out,
+        logged_out_all=logged_out_all,
+        expired_pat=expired_pat,
+        deleted_pat=deleted_pat,
+    )
     matrix.tokens = forged_tokens(victim, other)
     return matrix
 
@@ -161,6 +217,8 @@ COUNTED = {
     "note_tags": note_tags,
     "login_throttles": LoginThrottleRow.__table__,
     "outbox_emails": OutboxEmailRow.__table__,
+    "personal_tokens": PersonalTokenRow.__table__,
+    "revoked_tokens": RevokedTokenRow.__table__,
 }
 
 
@@ -176,6 +234,8 @@ def snapshot(engine: Engine, accounts: list[Account]) -> dict[str, Any]:
         "note_tags": note_tags.c.note_id.in_(own_notes),
         "login_throttles": LoginThrottleRow.email_key.in_(emails),
         "outbox_emails": OutboxEmailRow.recipient.in_(emails),
+        "personal_tokens": PersonalTokenRow.user_id.in_(ids),
+        "revoked_tokens": RevokedTokenRow.user_id.in_(ids),
     }
     with engine.connect() as connection:
         state: dict[str, Any] = {
@@ -195,7 +255,7 @@ def snapshot(engine: Engine, accounts: list[Account]) -> dict[str, Any]:
 @dataclass(frozen=True)
 class Endpoint:
     method: str
-    path: str  # may name {user_id}, {note_id}, {tag} of the target account
+    path: str  # may name {user_id}, {note_id}, {tag}, {token_id} of the target account
     body: Callable[[], dict[str, Any]] | None = None
     if_match: bool = False  # '"1"': every note of the matrix is at version 1
     writes: bool = False
@@ -204,7 +264,9 @@ class Endpoint:
         headers = {} if token is None else bearer(token)
         if self.if_match:
             headers["If-Match"] = '"1"'
-        path = self.path.format(user_id=target.id, note_id=target.note_id, tag=target.tag)
+        path = self.path.format(
+            user_id=target.id, note_id=target.note_id, tag=target.tag, token_id=target.personal_token_id
+        )
         return client.request(self.method, path, headers=headers, json=self.body() if self.body else None)
 
 
@@ -223,8 +285,23 @@ ENDPOINTS = {
     "DELETE /notes/{id}": Endpoint("DELETE", "/notes/{note_id}", if_match=True, writes=True),
     "GET /notes/tags/{tag}/notes": Endpoint("GET", "/notes/tags/{tag}/notes"),
     "GET /tags": Endpoint("GET", "/tags"),
+    "POST /users/logout": Endpoint("POST", "/users/logout", writes=True),
+    "POST /users/logout-all": Endpoint("POST", "/users/logout-all", writes=True),
+    "POST /users/me/tokens": Endpoint("POST", "/users/me/tokens", body=lambda: {"name": "matrix new"}, writes=True),
+    "GET /users/me/tokens": Endpoint("GET", "/users/me/tokens"),
+    "DELETE /users/me/tokens/{id}": Endpoint("DELETE", "/users/me/tokens/{token_id}", writes=True),
 }
 ADMIN_ONLY = {"GET /users"}
+# SPEC §11: these answer a personal access token 403 "This needs a login token".
+LOGIN_TOKEN_ONLY = {
+    "PUT /users",
+    "DELETE /users",
+    "POST /users/logout",
+    "POST /users/logout-all",
+    "POST /users/me/tokens",
+    "GET /users/me/tokens",
+    "DELETE /users/me/tokens/{id}",
+}
 
 # Who asks, and about whose things: (token, target account) in a world.
 Caller = Callable[[World], tuple[str | None, Account]]
@@ -250,6 +327,13 @@ NOT_A_LIVE_TOKEN: dict[str, Caller] = {
     "missing-exp": _forged("missing-exp", about=_victim),
     "deleted-user": lambda w: (w.deleted.token, w.deleted),
     "pre-password-change": lambda w: (w.stale.token, w.stale),
+    "logged-out": lambda w: (w.logged_out.token, w.logged_out),
+    "pre-logout-all": lambda w: (w.logged_out_all.token, w.logged_out_all),
+    "pat-of-deleted-user": lambda w: (w.deleted.personal_token, w.deleted),
+    "expired-pat": lambda w: (w.expired_pat.personal_token, w.expired_pat),
+    "deleted-pat": lambda w: (w.deleted_pat.personal_token, w.deleted_pat),
+    "unknown-pat": lambda w: ("til_pat_" + "A" * 43, w.victim),
+    "malformed-pat": lambda w: ("til_pat_" + w.victim.personal_token.removeprefix("til_pat_")[:-1], w.victim),
 }
 # Every endpoint takes every case: authentication comes before any role or ownership check.
 TOKEN_CELLS = [
@@ -269,11 +353,25 @@ WRONG_CALLER: list[tuple[str, str, Callable[[World], tuple[str, Account]], int]]
     ("GET /notes/{id}", "admin-on-another-users-note", lambda w: (w.admin.token, w.other), 404),
     ("PUT /notes/{id}", "admin-on-another-users-note", lambda w: (w.admin.token, w.other), 404),
     ("DELETE /notes/{id}", "admin-on-another-users-note", lambda w: (w.admin.token, w.other), 404),
+    ("DELETE /users/me/tokens/{id}", "another-users-resource", lambda w: (w.victim.token, w.other), 404),
+    ("DELETE /users/me/tokens/{id}", "admin-on-another-users-token", lambda w: (w.admin.token, w.other), 404),
+    *[
+        (endpoint, "pat-on-account-route", lambda w: (w.victim.personal_token, w.victim), 403)
+        for endpoint in LOGIN_TOKEN_ONLY
+    ],
+    ("GET /users", "user-pat-on-admin-route", lambda w: (w.victim.personal_token, w.victim), 403),
 ]
 
 
 def _absent(account: Account) -> Account:
-    return Account(id=ABSENT_ID, email=account.email, token=account.token, note_id=ABSENT_ID, tag=account.tag)
+    return Account(
+        id=ABSENT_ID,
+        email=account.email,
+        token=account.token,
+        note_id=ABSENT_ID,
+        tag=account.tag,
+        personal_token_id=ABSENT_ID,
+    )
 
 
 def assert_error_json(response: Response, status: int) -> None:
@@ -320,6 +418,10 @@ def test_a_live_token_of_the_wrong_caller_is_403_or_404_and_changes_nothing(
 ) -> None:
     caller, status = wrong
     token, target = caller(world)
+    if token.startswith("til_pat_"):
+        # A use of a live personal token may write its last_used_at (once a minute): that is a use, not
+        # the refused request's doing, so it happens here, before the snapshot.
+        assert client.get("/users/me", headers=bearer(token)).status_code == 200
 
     assert_refused(client, engine, world, endpoint=endpoint, token=token, target=target, status=status)
 
@@ -340,6 +442,26 @@ def test_control_the_right_caller_gets_2xx_and_writes_show_in_the_snapshot(
 
     after = snapshot(engine, watched)
 
+    assert 200 <= response.status_code < 300, f"{response.status_code} {response.text}"
+    changed = {key for key in before if before[key] != after[key]}
+    assert bool(changed) is ENDPOINTS[endpoint].writes, sorted(changed)
+
+
+@pytest.mark.parametrize("endpoint", sorted(set(ENDPOINTS) - LOGIN_TOKEN_ONLY))
+def test_control_a_personal_token_gets_2xx_wherever_a_login_token_does_but_on_account_routes(
+    client: TestClient, engine: Engine, world: World, endpoint: str
+) -> None:
+    owner = make_account(client, prefix="pat-control")
+    token, target = (
+        (world.admin.personal_token, world.admin) if endpoint in ADMIN_ONLY else (owner.personal_token, owner)
+    )
+    assert client.get("/users/me", headers=bearer(token)).status_code == 200  # last_used_at: written now
+    watched = [*world.accounts(), owner]
+    before = snapshot(engine, watched)
+
+    response = ENDPOINTS[endpoint].call(client, target=target, token=token)
+
+    after = snapshot(engine, watched)
     assert 200 <= response.status_code < 300, f"{response.status_code} {response.text}"
     changed = {key for key in before if before[key] != after[key]}
     assert bool(changed) is ENDPOINTS[endpoint].writes, sorted(changed)

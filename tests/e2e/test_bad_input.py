@@ -609,7 +609,8 @@ def test_a_content_length_over_1_mib_is_413_before_the_body_arrives(server: Live
 @pytest.mark.usefixtures("unchanged")
 def test_a_body_longer_than_its_content_length_is_cut_there(server: LiveServer, live_victim: Victim) -> None:
     """HTTP frames the body by its Content-Length: the server reads 100 bytes (not JSON: 422) and takes the
-    2 MiB after them for the next request, which is no HTTP request at all (uvicorn's 400, then close)."""
+    2 MiB after them for the next request, which is no HTTP request at all: a head with no end past
+    32 KiB (431, then close; middlewares/http_protocol.py), or bytes h11 refuses (a JSON 400)."""
     head = request_head("POST", "/notes", live_victim, content_type="application/json", content_length="100")
 
     # The first 100 bytes end inside the content: not a note, whatever the rest would have made of it.
@@ -619,11 +620,9 @@ def test_a_body_longer_than_its_content_length_is_cut_there(server: LiveServer, 
     assert answered.closed
     assert answered.responses, answered
     for status, headers, content in answered.responses:
-        if status == 400:
-            assert (headers["content-type"], content) == (
-                "text/plain; charset=utf-8",
-                b"Invalid HTTP request received.",
-            )
+        if status in (400, 431):
+            assert headers["content-type"] == "application/json"
+            assert json.loads(content)["detail"] in ("Invalid HTTP request", "Request header fields too large")
         else:
             assert (status, headers["content-type"]) == (422, "application/json")
             assert json.loads(content)["detail"]
@@ -674,15 +673,19 @@ NOT_HTTP = {
 
 @pytest.mark.usefixtures("unchanged")
 @pytest.mark.parametrize("request_bytes", NOT_HTTP.values(), ids=NOT_HTTP.keys())
-def test_bytes_that_are_not_http_get_uvicorns_400_and_a_closed_connection(
+def test_bytes_that_are_not_http_get_a_json_400_and_a_closed_connection(
     server: LiveServer, request_bytes: bytes
 ) -> None:
     answered = exchange(server, request_bytes, until_closed=True)
 
     assert answered.closed
-    assert [(status, content) for status, _, content in answered.responses] == [
-        (400, b"Invalid HTTP request received.")
-    ]
+    # A request line alone over the 32 KiB head limit is 431 (middlewares/http_protocol.py).
+    expected = (
+        (431, b'{"detail":"Request header fields too large"}')
+        if len(request_bytes) > 32 * 1024
+        else (400, b'{"detail":"Invalid HTTP request"}')
+    )
+    assert [(status, content) for status, _, content in answered.responses] == [expected]
 
 
 @pytest.mark.usefixtures("unchanged")

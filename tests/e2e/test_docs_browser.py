@@ -20,7 +20,7 @@ from playwright.sync_api import Browser, Page, Route, sync_playwright
 
 from main import PROJECT_ROOT
 from tests.live_server import LiveServer, live_server, main_py
-from tests.support import service_missing
+from tests.support import bearer, create_personal_token, login, service_missing, signup, unique_email
 
 pytestmark = pytest.mark.browser
 
@@ -239,3 +239,36 @@ def test_redoc_renders_every_operation_offline(
     assert any(url.endswith("/openapi.json") for url in offline_page.loopback)
     assert offline_page.errors == []
     assert screenshot.stat().st_size > 10_000
+
+
+def test_a_personal_access_token_pasted_into_swagger_ui_authorizes_try_it_out(
+    server: LiveServer, offline_page: OfflinePage, request: pytest.FixtureRequest
+) -> None:
+    """SPEC §11: Authorize offers the OAuth2 password form and a bearer field; a PAT pasted into the
+    field is sent by "Try it out", and ``GET /users/me`` answers its owner."""
+    with httpx.Client(base_url=server.base_url, timeout=10) as http:
+        email = unique_email("docs-pat")
+        user = signup(http, email=email)
+        personal = create_personal_token(http, bearer(login(http, email)))["token"]
+    page = offline_page.page
+    page.goto(f"{server.base_url}/docs")
+    page.locator(".auth-wrapper .btn.authorize").click(timeout=RENDER_TIMEOUT_MS)
+
+    containers = page.locator(".modal-ux .auth-container")
+    assert containers.filter(has_text="OAuth2PasswordBearer").locator("input#oauth_username").count() == 1
+    field = containers.filter(has_text="PersonalAccessToken")
+    field.locator("input").fill(personal)
+    field.locator("button.authorize").click()
+    page.locator(".modal-ux button.btn-done").first.click()
+    operation = page.locator("#operations-users-get_me_users_me_get")
+    operation.locator(".opblock-summary").click()
+    operation.locator(".try-out__btn").click()
+    operation.locator("button.execute").click()
+    live = operation.locator(".live-responses-table tbody .response-col_status").first
+    live.wait_for(timeout=RENDER_TIMEOUT_MS)
+    offline_page.screenshot("docs-pat.png", request)
+
+    assert live.inner_text().strip() == "200"
+    assert user["id"] in operation.locator(".live-responses-table tbody .response-col_description").first.inner_text()
+    assert offline_page.blocked == []
+    assert offline_page.errors == []

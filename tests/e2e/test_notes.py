@@ -370,3 +370,16 @@ def test_deleting_the_user_removes_its_notes_and_tags(client: TestClient, engine
     assert client.get("/notes", headers=headers).status_code == 401
     assert client.get(f"/notes/{kept['id']}", headers=other).json() == kept
     assert tag_counts(client, other) == [("shared-name", 1)]
+
+
+@pytest.mark.parametrize("suffix", ["%20", "%20%20", "%09"], ids=["space", "two-spaces", "tab"])
+def test_an_id_with_trailing_whitespace_is_another_id(client: TestClient, suffix: str) -> None:
+    """Issue 11, finding 11: MariaDB's PAD SPACE collation found the note of ``<id>%20``."""
+    _, headers = new_user(client)
+    note = create_note(client, headers)
+
+    assert client.get(f"/notes/{note['id']}{suffix}", headers=headers).status_code == 404
+    assert client.put(f"/notes/{note['id']}{suffix}", json={"title": "Nope"}, headers=headers).status_code == 404
+    assert client.delete(f"/notes/{note['id']}{suffix}", headers=headers).status_code == 404
+    assert client.get(f"/users/{note['user_id']}{suffix}", headers=headers).status_code in (403, 404)
+    assert client.get(f"/notes/{note['id']}", headers=headers).json()["title"] == note["title"]

@@ -39,7 +39,7 @@ def test_each_operation_declares_its_error_responses_with_models(spec: dict, met
     for code in ERRORS[(method, path)]:
         model = "HTTPValidationError" if code == "422" else "ErrorResponse"
         assert responses[code]["content"]["application/json"]["schema"] == {"$ref": f"#/components/schemas/{model}"}
-    assert spec["paths"][path][method]["security"] == [{"OAuth2PasswordBearer": []}]
+    assert spec["paths"][path][method]["security"] == [{"OAuth2PasswordBearer": []}, {"PersonalAccessToken": []}]
 
 
 @pytest.mark.parametrize(("method", "path"), list(SUCCESS_MODELS))

@@ -18,8 +18,19 @@ USER_OPERATIONS = {
     ("get", "/users/me"): (None, "200", "UserResponse", {"401", "413"}),
     ("get", "/users/{user_id}"): (None, "200", "UserResponse", {"401", "403", "404", "413", "422"}),
     ("put", "/users"): ("UserUpdate", "200", "UserResponse", {"401", "403", "413", "422"}),
-    ("delete", "/users"): (None, "204", None, {"401", "413"}),
+    ("delete", "/users"): (None, "204", None, {"401", "403", "413"}),
     ("get", "/users"): (None, "200", "UserPageResponse", {"401", "403", "413", "422"}),
+    # SPEC §11: 403 is a personal access token on an account route.
+    ("post", "/users/logout"): (None, "204", None, {"401", "403", "413"}),
+    ("post", "/users/logout-all"): (None, "204", None, {"401", "403", "413"}),
+    ("post", "/users/me/tokens"): (
+        "PersonalTokenCreate",
+        "201",
+        "PersonalTokenCreated",
+        {"401", "403", "409", "413", "422"},
+    ),
+    ("get", "/users/me/tokens"): (None, "200", "PersonalTokenListResponse", {"401", "403", "413"}),
+    ("delete", "/users/me/tokens/{token_id}"): (None, "204", None, {"401", "403", "404", "413", "422"}),
 }
 PUBLIC = {("post", "/users"), ("post", "/users/login")}
 OPERATION_IDS = [f"{method.upper()} {path}" for method, path in USER_OPERATIONS]
@@ -86,14 +97,34 @@ def test_protected_operations_declare_the_bearer_scheme(spec: dict, method: str,
     if (method, path) in PUBLIC:
         assert security is None
     else:
-        assert security == [{"OAuth2PasswordBearer": []}]
+        # Either scheme (a list of requirements is an "or"): Swagger UI offers both.
+        assert security == [{"OAuth2PasswordBearer": []}, {"PersonalAccessToken": []}]
 
 
-def test_the_security_scheme_is_the_oauth2_password_flow_at_login(spec: dict) -> None:
-    scheme = spec["components"]["securitySchemes"]["OAuth2PasswordBearer"]
+def test_the_security_schemes_are_the_oauth2_password_flow_and_a_bearer_field(spec: dict) -> None:
+    schemes = spec["components"]["securitySchemes"]
+    login, personal = schemes["OAuth2PasswordBearer"], schemes["PersonalAccessToken"]
 
-    assert scheme["type"] == "oauth2"
-    assert scheme["flows"]["password"]["tokenUrl"] == "/users/login"
+    assert set(schemes) == {"OAuth2PasswordBearer", "PersonalAccessToken"}
+    assert login["type"] == "oauth2"
+    assert login["flows"]["password"]["tokenUrl"] == "/users/login"
+    assert (personal["type"], personal["scheme"]) == ("http", "bearer")
+    assert "til_pat_" in personal["description"]
+
+
+def test_the_personal_token_models_have_the_documented_fields(spec: dict) -> None:
+    listed = {"id", "name", "created_at", "expires_at", "last_used_at"}
+    create = component(spec, "PersonalTokenCreate")
+
+    assert set(component(spec, "PersonalTokenCreated")["properties"]) == listed | {"token"}
+    assert set(component(spec, "PersonalTokenCreated")["required"]) == listed | {"token"}
+    assert set(component(spec, "PersonalTokenResponse")["required"]) == listed
+    assert set(component(spec, "PersonalTokenListResponse")["properties"]) == {"tokens"}
+    assert set(create["properties"]) == {"name", "expires_in_days"}
+    assert create["required"] == ["name"]
+    assert (create["properties"]["name"]["minLength"], create["properties"]["name"]["maxLength"]) == (1, 64)
+    days = next(option for option in create["properties"]["expires_in_days"]["anyOf"] if option["type"] == "integer")
+    assert (days["minimum"], days["maximum"]) == (1, 365)
 
 
 def test_the_user_models_have_the_documented_fields(spec: dict) -> None:

@@ -121,7 +121,9 @@ CONFIGURATION_ERRORS = {
     "port-not-a-number": ("PORT", "abc"),
     "database-url-malformed": ("DATABASE_URL", "not a url"),
     "database-url-unknown-database": ("DATABASE_URL", "nosuchdb://user@host/db"),
+    "public-url-not-http": ("PUBLIC_URL", "ftp://til.example.com"),
     "public-url-not-a-url": ("PUBLIC_URL", "til.example.com"),
+    "public-url-port-not-a-number": ("PUBLIC_URL", "https://til.example.com:abc"),
     # Well formed, but no server listens there: not a bug either, so no traceback.
     "database-url-unreachable": ("DATABASE_URL", "mysql+pymysql://til:secret@127.0.0.1:9/til?charset=utf8mb4"),
 }

@@ -1,6 +1,6 @@
 """The benchmark's bulk loader writes exactly what the API would: its users log
 in with the real login, and its notes read back through the API like notes the
-API wrote (order, tags, versions, counts)."""
+API wrote (order, tags, versions, counts, search)."""
 
 from pathlib import Path
 
@@ -35,6 +35,10 @@ def test_bulk_loaded_users_and_notes_read_back_through_the_api(tmp_path: Path) -
         assert by_tag["total_count"] == 4  # every third note: 0, 3, 6, 9
         tags = {tag["name"]: tag["note_count"] for tag in client.get("/tags", headers=headers).json()["tags"]}
         assert tags[COMMON_TAG] == 4
+        # The folded search text is loaded too: the benchmark's searches find what the API's would.
+        searched = client.get("/notes", params={"q": COMMON_TAG.upper()}, headers=headers).json()
+        assert [note["id"] for note in searched["notes"]] == [note["id"] for note in by_tag["notes"]]
+        assert client.get("/notes", params={"q": "TIL 배운"}, headers=headers).json()["total_count"] == 12
         assert sum(tags.values()) == sum(len(note["tags"]) for note in listing["notes"])
 
         created = client.post(

@@ -15,6 +15,8 @@ from sqlalchemy.engine import make_url
 
 from tests.support import alembic_config
 
+BACKFILL_BATCH = 500  # migrations/versions/0006_note_search.py: BATCH
+
 USER_TABLES = {"users", "login_throttles"}
 
 
@@ -88,3 +90,57 @@ def test_the_users_table_holds_korean_and_emoji_after_migrating(scratch_url: str
 
     assert row.name == name
     assert str(row.created_at).endswith(".123456")
+
+
+def test_0006_backfills_the_folded_search_text_of_existing_notes_in_batches(scratch_url: str) -> None:
+    config = alembic_config(scratch_url)
+    command.upgrade(config, "0003")
+    engine = create_engine(scratch_url)
+    # More notes than one batch of the backfill, the last of them with tags in their own order.
+    count = BACKFILL_BATCH + 3
+    try:
+        with engine.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO users (id, name, email, email_key, password_hash, role, token_version,"
+                    " created_at, updated_at) VALUES ('01J00000000000000000000001', 'n', 'b@example.com',"
+                    " 'b@example.com', 'x', 'USER', 0, '2026-11-27 09:00:00', '2026-11-27 09:00:00')"
+                )
+            )
+            connection.execute(
+                text(
+                    "INSERT INTO notes (id, user_id, title, content, memo_date, version, created_at, updated_at)"
+                    " VALUES (:id, '01J00000000000000000000001', :title, 'Ｓｔｒａßｅ 제너레이터를', '2026-11-27', 1,"
+                    " '2026-11-27 09:00:00', '2026-11-27 09:00:00')"
+                ),
+                [{"id": f"01J{number:023d}", "title": f"PYTHON {number}"} for number in range(count)],
+            )
+            last = f"01J{count - 1:023d}"
+            connection.execute(
+                text("INSERT INTO tags (id, user_id, name) VALUES (:id, '01J00000000000000000000001', :name)"),
+                [
+                    {"id": "01JTAG0000000000000000000A", "name": "Study"},
+                    {"id": "01JTAG0000000000000000000B", "name": "ZZ"},
+                ],
+            )
+            connection.execute(
+                text("INSERT INTO note_tags (note_id, tag_id, position) VALUES (:note, :tag, :position)"),
+                [
+                    {"note": last, "tag": "01JTAG0000000000000000000B", "position": 0},
+                    {"note": last, "tag": "01JTAG0000000000000000000A", "position": 1},
+                ],
+            )
+
+        command.upgrade(config, "head")
+
+        with engine.connect() as connection:
+            folded = dict(connection.execute(text("SELECT id, search_text FROM notes")).all())
+            # On SQLite the NOT NULL is a table rebuild: the links to the rebuilt table stay.
+            links = connection.execute(text("SELECT count(*) FROM note_tags")).scalar_one()
+    finally:
+        engine.dispose()
+
+    assert len(folded) == count
+    assert links == 2
+    assert folded["01J" + "0" * 23] == "python 0\nstrasse 제너레이터를"
+    assert folded[last] == f"python {count - 1}\nstrasse 제너레이터를\nzz\nstudy"

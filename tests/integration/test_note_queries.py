@@ -16,8 +16,9 @@ from common.pagination import PageRequest
 from common.ulid_ids import UlidIdGenerator
 from note.application.note_service import NoteService
 from note.domain.note import Note
+from note.domain.search import NoteSearch, NoteSort
 from note.infra.unit_of_work import SqlAlchemyNoteUnitOfWork
-from tests.note_support import insert_user
+from tests.note_support import SHARE_CIPHER, insert_user
 
 PAGE_SIZES = (1, 10, 100)
 T = TypeVar("T")
@@ -56,7 +57,7 @@ def user_with_100_notes(session_factory: sessionmaker[Session]) -> str:
     """A user with 100 notes, each carrying ``common`` and two tags of its own."""
     user_id = insert_user(session_factory)
     start = datetime(2026, 1, 1, tzinfo=UTC)
-    with SqlAlchemyNoteUnitOfWork(session_factory, IDS) as uow:
+    with SqlAlchemyNoteUnitOfWork(session_factory, IDS, share_cipher=SHARE_CIPHER) as uow:
         for number in range(100):
             created = start + timedelta(minutes=number)
             uow.notes.add(
@@ -77,7 +78,9 @@ def user_with_100_notes(session_factory: sessionmaker[Session]) -> str:
 
 @pytest.fixture
 def service(session_factory: sessionmaker[Session]) -> NoteService:
-    return NoteService(uow=SqlAlchemyNoteUnitOfWork(session_factory, IDS), clock=SystemClock(), ids=IDS)
+    return NoteService(
+        uow=SqlAlchemyNoteUnitOfWork(session_factory, IDS, share_cipher=SHARE_CIPHER), clock=SystemClock(), ids=IDS
+    )
 
 
 def test_listing_a_page_takes_the_same_statements_for_1_10_and_100_notes(
@@ -149,3 +152,28 @@ def test_tags_with_counts_take_one_statement_however_many_there_are(
     assert len(tags) == 201
     assert (tags[0].name, tags[0].note_count) == ("common", 100)
     assert len(statement_log.selects()) == 1, statement_log.selects()
+
+
+def test_a_search_with_every_filter_takes_one_statement_and_reads_no_folded_text(
+    service: NoteService, statement_log: StatementLog, user_with_100_notes: str
+) -> None:
+    search = NoteSearch.parse(
+        q="NOTE 1",
+        tags=["common", "own-10"],
+        memo_from=date(2026, 1, 1),
+        memo_to=date(2026, 1, 1),
+        sort=NoteSort.MEMO_DATE_ASC,
+    )
+
+    page, _ = statement_log.run(
+        partial(service.list_notes, actor_id=user_with_100_notes, page=PageRequest(), search=search)
+    )
+
+    assert [note.title for note in page.items] == ["note 10"]
+    assert page.total_count == 1
+    [statement] = statement_log.selects()
+    # The folded text is searched in, never loaded: the note columns (before the tags and count subqueries)
+    # leave it out, and only the conditions name it.
+    note_columns = statement.upper().split("(SELECT", 1)[0]
+    assert "NOTES.TITLE" in note_columns
+    assert "SEARCH_TEXT" not in note_columns

@@ -9,11 +9,11 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from common.ulid_ids import UlidIdGenerator
+from common.unit_of_work import WriteConflict
 from database.engine import build_engine, build_session_factory
-from note.application.ports import WriteConflict
 from note.domain.note import Note
 from note.infra.unit_of_work import SqlAlchemyNoteUnitOfWork
-from tests.note_support import insert_user
+from tests.note_support import SHARE_CIPHER, insert_user
 
 IDS = UlidIdGenerator()
 pytestmark = pytest.mark.mariadb
@@ -38,7 +38,7 @@ def add_note(session_factory: sessionmaker[Session], user_id: str) -> str:
         created_at=now,
         updated_at=now,
     )
-    with SqlAlchemyNoteUnitOfWork(session_factory, IDS) as uow:
+    with SqlAlchemyNoteUnitOfWork(session_factory, IDS, share_cipher=SHARE_CIPHER) as uow:
         uow.notes.add(note)
         uow.commit()
     return note.id
@@ -53,7 +53,7 @@ def test_the_victim_of_a_deadlock_gets_write_conflict_and_the_other_commits(
 
     def lock_in_order(one: str, other: str) -> str:
         try:
-            with SqlAlchemyNoteUnitOfWork(mariadb_sessions, IDS) as uow:
+            with SqlAlchemyNoteUnitOfWork(mariadb_sessions, IDS, share_cipher=SHARE_CIPHER) as uow:
                 assert uow.notes.get_for_update(one) is not None
                 both_hold_one.wait()
                 uow.notes.get_for_update(other)  # each waits for the other: a deadlock

@@ -447,3 +447,20 @@ def test_deleting_a_user_deletes_its_tokens(new_uow: NewUnitOfWork) -> None:
 
     with new_uow() as uow:
         assert uow.account_tokens.get_by_hash(token.token_hash, token.purpose) is None
+
+
+def test_get_for_update_reads_what_get_reads_and_save_keeps_it(new_uow: NewUnitOfWork) -> None:
+    user = make_user()
+    add(new_uow, user)
+
+    with new_uow() as uow:
+        locked = uow.users.get_for_update(user.id)
+        assert locked == user
+        assert uow.users.get_for_update(new_id()) is None
+        assert locked is not None
+        locked.rename("Renamed", now=datetime.now(UTC))
+        uow.users.save(locked)
+        uow.users.save(locked)  # nothing changed since: a no-op
+        uow.commit()
+
+    assert load(new_uow, user.id) == locked

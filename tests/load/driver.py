@@ -485,7 +485,7 @@ def serve(*, mode: str, database_url: str, workdir: Path) -> Iterator[LiveServer
             capture_output=True,
             timeout=120,
         )
-        log_config = str(PROJECT_ROOT / "common" / "log_config.json")
+        log_config = str(PROJECT_ROOT / "observability" / "log_config.json")
         command = uvicorn_factory("main:create_app", "--workers", "2", "--no-access-log", "--log-config", log_config)
     else:
         raise ValueError(f"mode: one of {MODES}")

@@ -25,7 +25,7 @@ def clean(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_the_defaults() -> None:
     settings = load_settings(jwt_secret=SECRET, _env_file=None)
 
-    assert settings.base_url == "http://127.0.0.1:8000"  # http://HOST:PORT
+    assert settings.public_url == "http://127.0.0.1:8000"  # http://HOST:PORT
     assert settings.password_reset_token_minutes == 30
     assert settings.email_verification_token_hours == 48
     assert settings.account_emails_per_hour == 3
@@ -35,10 +35,10 @@ def test_the_defaults() -> None:
 def test_public_url_follows_host_and_port_unless_set(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HOST", "0.0.0.0")
     monkeypatch.setenv("PORT", "9000")
-    assert load_settings(jwt_secret=SECRET, _env_file=None).base_url == "http://0.0.0.0:9000"
+    assert load_settings(jwt_secret=SECRET, _env_file=None).public_url == "http://0.0.0.0:9000"
 
     monkeypatch.setenv("PUBLIC_URL", "https://til.example.com/notes/")
-    assert load_settings(jwt_secret=SECRET, _env_file=None).base_url == "https://til.example.com/notes"
+    assert load_settings(jwt_secret=SECRET, _env_file=None).public_url == "https://til.example.com/notes"
 
 
 @pytest.mark.parametrize(

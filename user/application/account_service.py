@@ -13,6 +13,7 @@ import time
 from datetime import datetime, timedelta
 
 from common.clock import Clock
+from common.unit_of_work import retry_on_conflict
 from mail.application.ports import EmailHandoff, QueuedEmail
 from user.application.account_emails import AccountEmails
 from user.application.ports import PasswordHasher, UserUnitOfWork
@@ -30,6 +31,7 @@ from user.domain.errors import (
     EmailNotVerified,
     InvalidAccountToken,
     InvalidToken,
+    UserWriteConflict,
 )
 from user.domain.user import User, check_password, email_key
 
@@ -75,21 +77,26 @@ class AccountService:
 
     def _request_password_reset(self, email: str) -> None:
         now = self._clock.now()
-        queued: QueuedEmail | None = None
-        with self._uow as uow:
-            user = uow.users.get_by_email(email_key(email))
-            user_id = NOBODY if user is None else user.id
-            uow.account_tokens.lock_owner(user_id)
-            if self._under_limit(uow, user_id, TokenPurpose.PASSWORD_RESET, now):
-                # A newer link voids the older ones; past the limit the last one sent keeps working.
-                uow.account_tokens.void_unused(user_id=user_id, purpose=TokenPurpose.PASSWORD_RESET, now=now)
-                if user is None:
-                    hash_token(new_raw_token())  # what staging a token costs, for an unknown address too
-                else:
-                    queued = self._account_emails.stage_reset(uow, user, now=now)
-            elif user is not None:
-                logger.info("password reset not sent: hourly limit reached", extra={"account_id": user.id})
-            uow.commit()
+
+        def request() -> QueuedEmail | None:
+            queued: QueuedEmail | None = None
+            with self._uow as uow:
+                user = uow.users.get_by_email(email)
+                user_id = NOBODY if user is None else user.id
+                uow.account_tokens.lock_owner(user_id)
+                if self._under_limit(uow, user_id, TokenPurpose.PASSWORD_RESET, now):
+                    # A newer link voids the older ones; past the limit the last one sent keeps working.
+                    uow.account_tokens.void_unused(user_id=user_id, purpose=TokenPurpose.PASSWORD_RESET, now=now)
+                    if user is None:
+                        hash_token(new_raw_token())  # what staging a token costs, for an unknown address too
+                    else:
+                        queued = self._account_emails.stage_reset(uow, user, now=now)
+                elif user is not None:
+                    logger.info("password reset not sent: hourly limit reached", extra={"account_id": user.id})
+                uow.commit()
+            return queued
+
+        queued = retry_on_conflict(request, exhausted=UserWriteConflict)
         if queued is not None:
             self._emails.hand_off(queued)
 
@@ -99,15 +106,20 @@ class AccountService:
         check_password(password)
         password_hash = self._hasher.hash(password)  # slow: before the transaction opens
         now = self._clock.now()
-        with self._uow as uow:
-            reset = self._usable(uow, token, TokenPurpose.PASSWORD_RESET, now)
-            user = self._owner(uow, reset)
-            user.set_password_hash(password_hash, now=now)
-            uow.users.save(user)
-            uow.account_tokens.void_unused(user_id=user.id, purpose=TokenPurpose.PASSWORD_RESET, now=now)
-            uow.login_throttles.reset(email_key(user.email))
-            notice = self._account_emails.stage_password_changed(uow, user, now=now)
-            uow.commit()
+
+        def reset_password() -> tuple[User, QueuedEmail]:
+            with self._uow as uow:
+                reset = self._usable(uow, token, TokenPurpose.PASSWORD_RESET, now)
+                user = self._owner(uow, reset)
+                user.set_password_hash(password_hash, now=now)
+                uow.users.save(user)
+                uow.account_tokens.void_unused(user_id=user.id, purpose=TokenPurpose.PASSWORD_RESET, now=now)
+                uow.login_throttles.reset(email_key(user.email))
+                notice = self._account_emails.stage_password_changed(uow, user, now=now)
+                uow.commit()
+            return user, notice
+
+        user, notice = retry_on_conflict(reset_password, exhausted=UserWriteConflict)
         logger.info("password reset", extra={"account_id": user.id})
         self._emails.hand_off(notice)
 
@@ -121,34 +133,43 @@ class AccountService:
     def request_verification(self, *, actor_id: str) -> None:
         """A new verification email; ``EmailAlreadyVerified``, or ``AccountEmailsThrottled`` past the hourly limit."""
         now = self._clock.now()
-        with self._uow as uow:
-            user = uow.users.get(actor_id)
-            if user is None:
-                raise InvalidToken()
-            if user.email_verified:
-                raise EmailAlreadyVerified()
-            uow.account_tokens.lock_owner(user.id)
-            sent = uow.account_tokens.counted_since(
-                user_id=user.id, purpose=TokenPurpose.EMAIL_VERIFICATION, since=now - RATE_WINDOW
-            )
-            retry_after = emails_retry_after(sent, now=now, limit=self._emails_per_hour)
-            if retry_after is not None:
-                raise AccountEmailsThrottled(retry_after)
-            queued = self._account_emails.stage_verification(uow, user, now=now, welcome=False)
-            uow.commit()
+
+        def request() -> QueuedEmail:
+            with self._uow as uow:
+                # The row lock also queues concurrent requests, so each counts the tokens of the one before.
+                user = uow.users.get_for_update(actor_id)
+                if user is None:
+                    raise InvalidToken()
+                if user.email_verified:
+                    raise EmailAlreadyVerified()
+                sent = uow.account_tokens.counted_since(
+                    user_id=user.id, purpose=TokenPurpose.EMAIL_VERIFICATION, since=now - RATE_WINDOW
+                )
+                retry_after = emails_retry_after(sent, now=now, limit=self._emails_per_hour)
+                if retry_after is not None:
+                    raise AccountEmailsThrottled(retry_after)
+                queued = self._account_emails.stage_verification(uow, user, now=now, welcome=False)
+                uow.commit()
+            return queued
+
+        queued = retry_on_conflict(request, exhausted=UserWriteConflict)
         self._emails.hand_off(queued)
 
     def confirm_verification(self, *, token: str) -> User:
         """Mark the address verified; again with the same valid token is fine. ``InvalidAccountToken`` otherwise."""
         now = self._clock.now()
-        with self._uow as uow:
-            verification = self._usable(uow, token, TokenPurpose.EMAIL_VERIFICATION, now)
-            user = self._owner(uow, verification)
-            if not user.email_verified:
-                user.verify_email(now=now)
-                uow.users.save(user)
-                uow.commit()
-        return user
+
+        def verify() -> User:
+            with self._uow as uow:
+                verification = self._usable(uow, token, TokenPurpose.EMAIL_VERIFICATION, now)
+                user = self._owner(uow, verification)
+                if not user.email_verified:
+                    user.verify_email(now=now)
+                    uow.users.save(user)
+                    uow.commit()
+            return user
+
+        return retry_on_conflict(verify, exhausted=UserWriteConflict)
 
     def require_verified(self, user: User) -> User:
         """``user``, or ``EmailNotVerified`` when REQUIRE_VERIFIED_EMAIL is on and the address is unverified."""
@@ -179,7 +200,7 @@ class AccountService:
 
     @staticmethod
     def _owner(uow: UserUnitOfWork, token: AccountToken) -> User:
-        user = uow.users.get(token.user_id)
+        user = uow.users.get_for_update(token.user_id)
         if user is None:  # the cascade removes the tokens of a deleted account; a race at most
             raise InvalidAccountToken()
         return user

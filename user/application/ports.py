@@ -6,7 +6,13 @@ from datetime import datetime
 
 from common.unit_of_work import UnitOfWork
 from mail.application.ports import Outbox
-from user.domain.repository import AccountTokenRepository, LoginThrottleRepository, UserRepository
+from user.domain.repository import (
+    AccountTokenRepository,
+    LoginThrottleRepository,
+    PersonalTokenRepository,
+    RevokedTokenRepository,
+    UserRepository,
+)
 
 
 class UserUnitOfWork(UnitOfWork):
@@ -14,6 +20,8 @@ class UserUnitOfWork(UnitOfWork):
     login_throttles: LoginThrottleRepository
     account_tokens: AccountTokenRepository
     outbox: Outbox  # the mail app's: emails queued here commit with the account
+    revoked_tokens: RevokedTokenRepository
+    personal_tokens: PersonalTokenRepository
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,11 +54,13 @@ class AccessToken:
 class TokenClaims:
     subject: str
     version: int
+    token_id: str  # the ``jti``: what a logout revokes
+    expires_at: datetime
 
 
 class TokenIssuer(ABC):
     @abstractmethod
-    def issue(self, *, subject: str, version: int, now: datetime) -> AccessToken: ...
+    def issue(self, *, subject: str, version: int, token_id: str, now: datetime) -> AccessToken: ...
 
     @abstractmethod
     def decode(self, token: str) -> TokenClaims:

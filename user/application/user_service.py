@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from common.clock import Clock
 from common.ids import IdGenerator
 from common.pagination import Page, PageRequest
+from common.unit_of_work import retry_on_conflict
 from mail.application.ports import EmailHandoff, QueuedEmail
 from user.application.account_emails import AccountEmails
 from user.application.ports import AccessToken, PasswordHasher, TokenIssuer, UserUnitOfWork
@@ -17,10 +18,11 @@ from user.domain.errors import (
     LoginThrottled,
     NotAllowed,
     UserNotFound,
+    UserWriteConflict,
     WrongCurrentPassword,
 )
-from user.domain.login_throttle import LoginThrottle, LoginThrottlePolicy
-from user.domain.user import EMAIL_MAX_LENGTH, Role, User, check_name, check_password, email_key
+from user.domain.login_throttle import LoginThrottlePolicy
+from user.domain.user import EMAIL_MAX_LENGTH, Role, User, canonical_email, check_name, check_password, email_key
 
 logger = logging.getLogger(__name__)
 
@@ -84,7 +86,7 @@ class UserService:
         return User(
             id=self._ids.new_id(),
             name=name,
-            email=email.strip(),
+            email=canonical_email(email),
             password_hash=password_hash,
             role=role,
             created_at=now,
@@ -92,31 +94,35 @@ class UserService:
         )
 
     def _add_user(self, user: User, *, welcome: bool) -> QueuedEmail | None:
-        queued = None
-        with self._uow as uow:
-            if uow.users.get_by_email(user.email) is not None:
-                raise EmailAlreadyRegistered()
-            uow.users.add(user)
-            if welcome:  # carries the link that verifies the address
-                queued = self._account_emails.stage_verification(uow, user, now=user.created_at, welcome=True)
-            uow.commit()
+        def add() -> QueuedEmail | None:
+            queued = None
+            with self._uow as uow:
+                if uow.users.get_by_email(user.email) is not None:
+                    raise EmailAlreadyRegistered()
+                uow.users.add(user)
+                if welcome:  # carries the link that verifies the address
+                    queued = self._account_emails.stage_verification(uow, user, now=user.created_at, welcome=True)
+                uow.commit()
+            return queued
+
+        queued = retry_on_conflict(add, exhausted=UserWriteConflict)
         logger.info("user registered", extra={"registered_user_id": user.id})
         return queued
 
     def login(self, *, email: str, password: str) -> AccessToken:
         """Check the password and issue a token.
 
-        Two short transactions around the (slow, CPU-bound) hash check, so no
-        connection or SQLite write lock is held while Argon2 runs. Unknown
-        email and wrong password do the same work: a hash check and a
-        recorded failure.
+        The attempt is counted as a failure before the (slow, CPU-bound) hash
+        check, in a short transaction of its own that locks the email's
+        throttle row: of any number of parallel attempts, in any number of
+        processes, at most ``max_failures`` reach the check; the others get
+        ``LoginThrottled``. A success forgets the failures. No connection or
+        SQLite write lock is held while Argon2 runs. Unknown email and wrong
+        password do the same work: a reservation and a hash check.
         """
         key = email_key(email)
         now = self._clock.now()
-        with self._uow as uow:
-            throttle = uow.login_throttles.get(key)
-            user = uow.users.get_by_email(key)
-        self._refuse_if_locked(throttle)
+        user = retry_on_conflict(lambda: self._reserve_attempt(key), exhausted=UserWriteConflict)
 
         if user is None:
             self._hasher.dummy_verify(password)
@@ -125,25 +131,9 @@ class UserService:
             check = self._hasher.verify(password, user.password_hash)
 
         if user is None or check is None or not check.valid:
-            self._record_failure(key)
-            raise InvalidCredentials()
-        if throttle is not None or check.upgraded_hash is not None:
-            with self._uow as uow:
-                if throttle is not None:
-                    uow.login_throttles.reset(key)
-                if check.upgraded_hash is not None:
-                    self._upgrade_hash(uow, user, check.upgraded_hash)
-                uow.commit()
-        return self._tokens.issue(subject=user.id, version=user.token_version, now=now)
-
-    def authenticate(self, token: str) -> User:
-        """The user a bearer token speaks for; ``InvalidToken`` if there is none."""
-        claims = self._tokens.decode(token)
-        with self._uow as uow:
-            user = uow.users.get(claims.subject)
-        if user is None or user.token_version != claims.version:
-            raise InvalidToken()
-        return user
+            raise InvalidCredentials()  # the failure is counted already
+        retry_on_conflict(lambda: self._forget_failures(key, user, check.upgraded_hash), exhausted=UserWriteConflict)
+        return self._tokens.issue(subject=user.id, version=user.token_version, token_id=self._ids.new_id(), now=now)
 
     def get_user(self, *, actor: User, user_id: str) -> User:
         if not actor.may_view(user_id):
@@ -164,37 +154,57 @@ class UserService:
         password: str | None = None,
         current_password: str | None = None,
     ) -> User:
-        """A new password also queues the password-changed notice."""
+        """Rename and/or change the password (which ends every earlier token).
+
+        Both Argon2 runs (checking ``current_password``, hashing the new one)
+        happen before the transaction. The transaction locks the user, and
+        writes only if the password hash is still the one just checked: of two
+        password changes racing with the same ``current_password`` one wins,
+        the other gets ``WrongCurrentPassword``; a rename racing a password
+        change never undoes it (only changed columns are written). A new
+        password also queues the password-changed notice.
+        """
         if name is not None:
             check_name(name)
+        checked_hash = new_hash = None
         if password is not None:
             check_password(password)
-        notice = None
-        with self._uow as uow:
-            user = uow.users.get(actor_id)
-            if user is None:
-                raise InvalidToken()
-            now = self._clock.now()
-            if password is not None:
-                if current_password is None or not self._hasher.verify(current_password, user.password_hash).valid:
-                    raise WrongCurrentPassword()
-                user.set_password_hash(self._hasher.hash(password), now=now)
-                notice = self._account_emails.stage_password_changed(uow, user, now=now)
-            if name is not None:
-                user.rename(name, now=now)
-            if name is not None or password is not None:
-                uow.users.save(user)
-                uow.commit()
+            checked_hash = self._check_current_password(actor_id, current_password)
+            new_hash = self._hasher.hash(password)
+
+        def update() -> tuple[User, QueuedEmail | None]:
+            notice = None
+            with self._uow as uow:
+                user = uow.users.get_for_update(actor_id)
+                if user is None:
+                    raise InvalidToken()
+                now = self._clock.now()
+                if new_hash is not None:
+                    if user.password_hash != checked_hash:
+                        raise WrongCurrentPassword()  # changed meanwhile: what was checked is no longer current
+                    user.set_password_hash(new_hash, now=now)
+                    notice = self._account_emails.stage_password_changed(uow, user, now=now)
+                if name is not None:
+                    user.rename(name, now=now)
+                if name is not None or password is not None:
+                    uow.users.save(user)
+                    uow.commit()
+            return user, notice
+
+        user, notice = retry_on_conflict(update, exhausted=UserWriteConflict)
         if notice is not None:
             self._emails.hand_off(notice)
         return user
 
     def delete_me(self, *, actor_id: str) -> None:
-        with self._uow as uow:
-            if uow.users.get(actor_id) is None:
-                raise InvalidToken()
-            uow.users.delete(actor_id)
-            uow.commit()
+        def delete() -> None:
+            with self._uow as uow:
+                if uow.users.get_for_update(actor_id) is None:
+                    raise InvalidToken()
+                uow.users.delete(actor_id)
+                uow.commit()
+
+        retry_on_conflict(delete, exhausted=UserWriteConflict)
         logger.info("user deleted", extra={"deleted_user_id": actor_id})
 
     def list_users(self, *, actor: User, page: PageRequest) -> Page[User]:
@@ -218,28 +228,40 @@ class UserService:
                     existing = uow.users.get_by_email(email)
         return AdminBootstrap.ALREADY_ADMIN if existing is not None and existing.is_admin else AdminBootstrap.NOT_ADMIN
 
-    def _refuse_if_locked(self, throttle: LoginThrottle | None) -> None:
-        if throttle is None:
-            return
-        retry_after = throttle.retry_after(self._clock.now())
-        if retry_after is not None:
-            raise LoginThrottled(retry_after)
-
-    def _record_failure(self, key: str) -> None:
-        if len(key) > EMAIL_MAX_LENGTH:
-            # No account can have such an address (so there is nothing to
-            # protect or reveal), and the throttle table cannot hold the key.
-            return
+    def _check_current_password(self, actor_id: str, current_password: str | None) -> str:
+        """The hash ``current_password`` was checked against; ``WrongCurrentPassword`` if it does not match."""
         with self._uow as uow:
+            user = uow.users.get(actor_id)
+        if user is None:
+            raise InvalidToken()
+        if current_password is None or not self._hasher.verify(current_password, user.password_hash).valid:
+            raise WrongCurrentPassword()
+        return user.password_hash
+
+    def _reserve_attempt(self, key: str) -> User | None:
+        """The account of ``key``, once this attempt is counted; ``LoginThrottled`` if none may be made now."""
+        with self._uow as uow:
+            user = uow.users.get_by_email(key)
+            if len(key) > EMAIL_MAX_LENGTH:
+                # No account can have such an address (so there is nothing to
+                # protect or reveal), and the throttle table cannot hold the key.
+                return user
             throttle = uow.login_throttles.get_for_update(key)
-            throttle.register_failure(now=self._clock.now(), policy=self._throttle_policy)
+            retry_after = throttle.reserve_attempt(now=self._clock.now(), policy=self._throttle_policy)
+            if retry_after is not None:
+                raise LoginThrottled(retry_after)
             uow.login_throttles.save(throttle)
             uow.commit()
+        return user
 
-    @staticmethod
-    def _upgrade_hash(uow: UserUnitOfWork, user: User, new_hash: str) -> None:
-        current = uow.users.get(user.id)
-        # Only if the password did not change meanwhile.
-        if current is not None and current.password_hash == user.password_hash:
-            current.upgrade_password_hash(new_hash)
-            uow.users.save(current)
+    def _forget_failures(self, key: str, user: User, upgraded_hash: str | None) -> None:
+        """After a success: the attempt and the failures before it are forgotten; the hash re-done if asked."""
+        with self._uow as uow:
+            uow.login_throttles.reset(key)
+            if upgraded_hash is not None:
+                current = uow.users.get_for_update(user.id)
+                # Only if the password did not change meanwhile.
+                if current is not None and current.password_hash == user.password_hash:
+                    current.upgrade_password_hash(upgraded_hash)
+                    uow.users.save(current)
+            uow.commit()

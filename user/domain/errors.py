@@ -51,3 +51,21 @@ class EmailNotVerified(Forbidden):
 
 class AccountEmailsThrottled(Throttled):
     message = "Too many emails requested for this address; try again later"
+
+
+class LoginTokenRequired(Forbidden):
+    message = "This needs a login token"
+
+
+class PersonalTokenNotFound(NotFound):
+    message = "Token not found"
+
+
+class PersonalTokenLimitReached(Conflict):
+    message = "At most 50 personal access tokens per account: delete one first"
+
+
+class UserWriteConflict(Conflict):
+    """Concurrent writes kept aborting this one (the database broke deadlocks); trying again later works."""
+
+    message = "The account could not be changed because of concurrent changes; try again"

@@ -7,6 +7,7 @@ from datetime import datetime
 from common.pagination import PageRequest
 from user.domain.account_token import AccountToken, TokenPurpose
 from user.domain.login_throttle import LoginThrottle
+from user.domain.personal_token import PersonalToken
 from user.domain.user import User
 
 
@@ -19,12 +20,30 @@ class UserRepository(ABC):
     def get(self, user_id: str) -> User | None: ...
 
     @abstractmethod
+    def get_unless_revoked(self, user_id: str, *, token_id: str) -> User | None:
+        """The user, unless it is absent or its login token ``token_id`` was revoked (logged out).
+
+        One read: the caller lookup of every request made with a login token.
+        """
+
+    @abstractmethod
+    def get_for_update(self, user_id: str) -> User | None:
+        """The user, locked until the transaction ends: the read of every read-modify-write."""
+
+    @abstractmethod
     def get_by_email(self, email: str) -> User | None:
         """Find a user by address, case-insensitively."""
 
     @abstractmethod
     def save(self, user: User) -> None:
-        """Stage the changes made to a user that was read from this repository."""
+        """Stage the changes made to a user that was read from this repository:
+        only the fields that changed are written, so a concurrent change to
+        another field (a password, beside a rename) is never undone."""
+
+    @abstractmethod
+    def bump_token_version(self, user_id: str) -> bool:
+        """Stage ``token_version + 1`` in one statement, ending every login token issued so far;
+        ``False`` if the user is absent."""
 
     @abstractmethod
     def delete(self, user_id: str) -> None:
@@ -86,3 +105,45 @@ class AccountTokenRepository(ABC):
     @abstractmethod
     def delete_spent(self, *, now: datetime, created_before: datetime) -> int:
         """Stage the removal of the used or expired tokens created before ``created_before``; how many."""
+
+
+class RevokedTokenRepository(ABC):
+    """Login tokens that were logged out, kept until they would have expired anyway."""
+
+    @abstractmethod
+    def add(self, *, token_id: str, user_id: str, expires_at: datetime) -> None:
+        """Stage the revocation; revoking a token twice is not an error."""
+
+    @abstractmethod
+    def prune(self, *, now: datetime) -> int:
+        """Forget the revocations of tokens expired at ``now``; how many went."""
+
+
+class PersonalTokenRepository(ABC):
+    @abstractmethod
+    def add(self, token: PersonalToken) -> None: ...
+
+    @abstractmethod
+    def lock_owner(self, user_id: str) -> bool:
+        """Lock the owner's account until the transaction ends, so that concurrent
+        creations are counted one after another; ``False`` if the account is gone."""
+
+    @abstractmethod
+    def count_for_user(self, user_id: str) -> int: ...
+
+    @abstractmethod
+    def list_for_user(self, user_id: str) -> Sequence[PersonalToken]:
+        """The user's tokens, newest first."""
+
+    @abstractmethod
+    def get_with_owner(self, token_hash: str) -> tuple[PersonalToken, User] | None:
+        """The token of that hash and the account it belongs to, in one read."""
+
+    @abstractmethod
+    def delete(self, *, user_id: str, token_id: str) -> bool:
+        """Stage the removal of the user's token; ``False`` if it has no such token."""
+
+    @abstractmethod
+    def touch(self, token_id: str, *, now: datetime, stale_before: datetime) -> None:
+        """Set ``last_used_at`` to ``now`` unless it is already ``stale_before`` or later
+        (a conditional update: racing processes write it once)."""

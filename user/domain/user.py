@@ -1,10 +1,12 @@
 """The user entity and its value rules (pure Python)."""
 
+import contextlib
 import enum
 import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 
+from common.email_address import NotAnEmailAddress, normalize_email
 from user.domain.errors import InvalidUserInput
 
 NAME_MIN_LENGTH = 2
@@ -19,9 +21,20 @@ class Role(enum.StrEnum):
     ADMIN = "ADMIN"
 
 
+def canonical_email(email: str) -> str:
+    """An address as it is stored: the one normalization signup applies
+    (``common.email_address``). Text that is no address (a login may type
+    anything) is only trimmed."""
+    address = email.strip()
+    with contextlib.suppress(NotAnEmailAddress):
+        address = normalize_email(address)
+    return address
+
+
 def email_key(email: str) -> str:
-    """The form of an address that uniqueness and login compare: case-insensitive."""
-    return email.strip().lower()
+    """The form of an address that uniqueness, login and the login throttle compare:
+    canonical, then case-insensitive."""
+    return canonical_email(email).lower()
 
 
 def check_name(name: str) -> str:
@@ -52,7 +65,7 @@ class User:
     role: Role
     created_at: datetime
     updated_at: datetime
-    # Bumped by every password change; tokens carry it, so older tokens stop working.
+    # Bumped by every password change and by logout-all; login tokens carry it, so older ones stop working.
     token_version: int = 0
     email_verified: bool = False
 

@@ -35,6 +35,36 @@ class LoginThrottleRow(Base):
     locked_until: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
 
 
+class RevokedTokenRow(Base):
+    """Login tokens logged out before they expired; pruned once they would have expired anyway."""
+
+    __tablename__ = "revoked_tokens"
+    __table_args__ = MYSQL_TABLE_OPTIONS
+
+    jti: Mapped[str] = mapped_column(exact_string(64), primary_key=True)
+    user_id: Mapped[str] = mapped_column(ulid(), ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
+
+
+class PersonalTokenRow(Base):
+    """Personal access tokens: the SHA-256 of each, never the token."""
+
+    __tablename__ = "personal_tokens"
+    __table_args__ = (
+        # The account's list, newest first, and its count.
+        Index("ix_personal_tokens_user_id_created_at", "user_id", "created_at"),
+        MYSQL_TABLE_OPTIONS,
+    )
+
+    id: Mapped[str] = mapped_column(ulid(), primary_key=True)
+    user_id: Mapped[str] = mapped_column(ulid(), ForeignKey("users.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(64))
+    token_hash: Mapped[str] = mapped_column(exact_string(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    last_used_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+
+
 class AccountTokenRow(Base):
     """A reset or verification token: only its SHA-256 (hex) is stored."""
 

@@ -6,6 +6,7 @@ from sqlalchemy import Row
 
 from user.domain.account_token import AccountToken, TokenPurpose
 from user.domain.login_throttle import LoginThrottle
+from user.domain.personal_token import PersonalToken
 from user.domain.user import Role, User, email_key
 from user.infra.db_models import AccountTokenRow, LoginThrottleRow, UserRow
 
@@ -68,4 +69,30 @@ def account_token_values(token: AccountToken) -> dict[str, Any]:
         "created_at": token.created_at,
         "expires_at": token.expires_at,
         "used_at": token.used_at,
+    }
+
+
+def personal_token_from_row(row: Row[Any], *, prefix: str = "") -> PersonalToken:
+    """From a Core row of ``personal_tokens``, whose columns may carry a ``prefix`` (in a join)."""
+    mapping = row._mapping
+    return PersonalToken(
+        id=mapping[f"{prefix}id"],
+        user_id=mapping[f"{prefix}user_id"],
+        name=mapping[f"{prefix}name"],
+        token_hash=mapping[f"{prefix}token_hash"],
+        created_at=mapping[f"{prefix}created_at"],
+        expires_at=mapping[f"{prefix}expires_at"],
+        last_used_at=mapping[f"{prefix}last_used_at"],
+    )
+
+
+def personal_token_values(token: PersonalToken) -> dict[str, Any]:
+    return {
+        "id": token.id,
+        "user_id": token.user_id,
+        "name": token.name,
+        "token_hash": token.token_hash,
+        "created_at": token.created_at,
+        "expires_at": token.expires_at,
+        "last_used_at": token.last_used_at,
     }

@@ -10,6 +10,8 @@ from user.application.ports import UserUnitOfWork
 from user.infra.repository import (
     SqlAlchemyAccountTokenRepository,
     SqlAlchemyLoginThrottleRepository,
+    SqlAlchemyPersonalTokenRepository,
+    SqlAlchemyRevokedTokenRepository,
     SqlAlchemyUserRepository,
 )
 
@@ -30,3 +32,5 @@ class SqlAlchemyUserUnitOfWork(SqlAlchemyUnitOfWork, UserUnitOfWork):
         self.account_tokens = SqlAlchemyAccountTokenRepository(session)
         if self._outbox_on is not None:
             self.outbox = self._outbox_on(session)
+        self.revoked_tokens = SqlAlchemyRevokedTokenRepository(session)
+        self.personal_tokens = SqlAlchemyPersonalTokenRepository(session)

@@ -6,12 +6,22 @@ from dependency_injector.wiring import inject
 from fastapi import APIRouter, Depends, Response, status
 from fastapi.security import OAuth2PasswordRequestForm
 
-from user.interface.dependencies import AccountServiceDep, AccountUser, UserServiceDep
+from user.interface.dependencies import (
+    AccessServiceDep,
+    AccountServiceDep,
+    AccountUser,
+    LoginSession,
+    LoginUser,
+    UserServiceDep,
+)
 from user.interface.schemas import (
     AcceptedResponse,
     EmailVerificationConfirm,
     PasswordResetConfirm,
     PasswordResetRequest,
+    PersonalTokenCreate,
+    PersonalTokenCreated,
+    PersonalTokenListResponse,
     TokenResponse,
     UserCreate,
     UserPageResponse,
@@ -23,6 +33,8 @@ from web.schemas import Pagination, error_responses
 router = APIRouter(prefix="/users", tags=["users"])
 
 AUTHENTICATED = error_responses(401, 503)
+# Account management: a personal access token gets 403 "This needs a login token" (SPEC §11).
+LOGIN_TOKEN_ONLY = error_responses(401, 403, 503)
 
 
 LOCATION = {
@@ -89,11 +101,11 @@ def confirm_password_reset(body: PasswordResetConfirm, accounts: AccountServiceD
 @router.post(
     "/email-verification",
     status_code=status.HTTP_202_ACCEPTED,
-    responses={**AUTHENTICATED, **error_responses(409, 413, 429)},
+    responses={**LOGIN_TOKEN_ONLY, **error_responses(409, 413, 429)},
     summary="Send the caller a new email-verification link",
 )
 @inject
-def request_verification(actor: AccountUser, accounts: AccountServiceDep) -> AcceptedResponse:
+def request_verification(actor: LoginUser, accounts: AccountServiceDep) -> AcceptedResponse:
     accounts.request_verification(actor_id=actor.id)
     return AcceptedResponse(detail=VERIFICATION_REQUESTED)
 
@@ -113,6 +125,77 @@ def get_me(user: AccountUser) -> UserResponse:
     return UserResponse.from_domain(user)
 
 
+@router.post(
+    "/logout",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=LOGIN_TOKEN_ONLY,
+    summary="End the login token of this request; the others stay",
+)
+@inject
+def logout(session: LoginSession, service: AccessServiceDep) -> Response:
+    service.logout(session)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post(
+    "/logout-all",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=LOGIN_TOKEN_ONLY,
+    summary="End every login token of the account issued so far",
+)
+@inject
+def logout_all(session: LoginSession, service: AccessServiceDep) -> Response:
+    service.logout_all(session)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+TOKEN_LOCATION = {
+    "Location": {
+        "description": "/users/me/tokens/{id}: where the token is deleted",
+        "required": True,
+        "schema": {"type": "string"},
+    }
+}
+
+
+@router.post(
+    "/me/tokens",
+    status_code=status.HTTP_201_CREATED,
+    responses={201: {"headers": TOKEN_LOCATION}, **LOGIN_TOKEN_ONLY, **error_responses(409)},
+    summary="Create a personal access token; the token is shown in this response only",
+)
+@inject
+def create_personal_token(
+    body: PersonalTokenCreate, response: Response, session: LoginSession, service: AccessServiceDep
+) -> PersonalTokenCreated:
+    created = service.create_personal_token(session, name=body.name, expires_in_days=body.expires_in_days)
+    response.headers["Location"] = f"/users/me/tokens/{created.record.id}"
+    response.headers["Cache-Control"] = "no-store"
+    return PersonalTokenCreated.from_created(created)
+
+
+@router.get(
+    "/me/tokens",
+    responses=LOGIN_TOKEN_ONLY,
+    summary="The caller's personal access tokens, newest first (never the tokens themselves)",
+)
+@inject
+def list_personal_tokens(session: LoginSession, service: AccessServiceDep) -> PersonalTokenListResponse:
+    return PersonalTokenListResponse.from_domain(service.list_personal_tokens(session))
+
+
+@router.delete(
+    "/me/tokens/{token_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses={**LOGIN_TOKEN_ONLY, **error_responses(404)},
+    summary="Delete one of the caller's personal access tokens; it stops working at once",
+)
+@inject
+def delete_personal_token(token_id: str, session: LoginSession, service: AccessServiceDep) -> Response:
+    service.delete_personal_token(session, token_id=token_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
 @router.get(
     "/{user_id}",
     responses={**AUTHENTICATED, **error_responses(403, 404)},
@@ -125,11 +208,11 @@ def get_user(user_id: str, actor: AccountUser, service: UserServiceDep) -> UserR
 
 @router.put(
     "",
-    responses={**AUTHENTICATED, **error_responses(403, 413)},
+    responses=LOGIN_TOKEN_ONLY,
     summary="Update the caller; a new password needs current_password",
 )
 @inject
-def update_me(body: UserUpdate, actor: AccountUser, service: UserServiceDep) -> UserResponse:
+def update_me(body: UserUpdate, actor: LoginUser, service: UserServiceDep) -> UserResponse:
     user = service.update_me(
         actor_id=actor.id,
         name=body.name,
@@ -142,11 +225,11 @@ def update_me(body: UserUpdate, actor: AccountUser, service: UserServiceDep) -> 
 @router.delete(
     "",
     status_code=status.HTTP_204_NO_CONTENT,
-    responses=AUTHENTICATED,
-    summary="Delete the caller, with its notes and tags",
+    responses=LOGIN_TOKEN_ONLY,
+    summary="Delete the caller, with its notes, tags and tokens",
 )
 @inject
-def delete_me(actor: AccountUser, service: UserServiceDep) -> Response:
+def delete_me(actor: LoginUser, service: UserServiceDep) -> Response:
     service.delete_me(actor_id=actor.id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 

@@ -1,12 +1,22 @@
 """Request and response models of the user routes."""
 
+from collections.abc import Sequence
 from typing import Annotated, Literal, Self
 
 from pydantic import AfterValidator, BaseModel, Field
 
 from common.pagination import Page
+from user.application.access_service import CreatedPersonalToken
 from user.application.ports import AccessToken
 from user.domain.account_token import ACCOUNT_TOKEN_MAX_LENGTH
+from user.domain.personal_token import (
+    EXPIRES_IN_DAYS_MAX,
+    EXPIRES_IN_DAYS_MIN,
+    PersonalToken,
+    check_token_name,
+)
+from user.domain.personal_token import NAME_MAX_LENGTH as TOKEN_NAME_MAX_LENGTH
+from user.domain.personal_token import NAME_MIN_LENGTH as TOKEN_NAME_MIN_LENGTH
 from user.domain.user import (
     NAME_MAX_LENGTH,
     NAME_MIN_LENGTH,
@@ -17,7 +27,16 @@ from user.domain.user import (
     check_name,
     check_password,
 )
-from web.schemas import CONTROL, UNICODE_ONLY, Email, ResponseModel, UtcTimestamp, not_blank_pattern, pydantic_rule
+from web.schemas import (
+    CONTROL,
+    UNICODE_ONLY,
+    Email,
+    ResponseModel,
+    UnicodeText,
+    UtcTimestamp,
+    not_blank_pattern,
+    pydantic_rule,
+)
 
 Name = Annotated[
     str,
@@ -134,3 +153,65 @@ class EmailVerificationConfirm(BaseModel):
 
 class AcceptedResponse(ResponseModel):
     detail: str
+
+
+TokenName = Annotated[
+    UnicodeText,
+    Field(
+        min_length=TOKEN_NAME_MIN_LENGTH,
+        max_length=TOKEN_NAME_MAX_LENGTH,
+        json_schema_extra={"pattern": not_blank_pattern(forbidden=CONTROL)},
+        description="What the token is for. Not blank, and no control characters",
+        examples=["backup script"],
+    ),
+    AfterValidator(pydantic_rule(check_token_name)),
+]
+
+
+class PersonalTokenCreate(BaseModel):
+    name: TokenName
+    expires_in_days: Annotated[int | None, Field(ge=EXPIRES_IN_DAYS_MIN, le=EXPIRES_IN_DAYS_MAX)] = Field(
+        default=None, description="Days until the token stops working; null or absent: never"
+    )
+
+
+class PersonalTokenResponse(ResponseModel):
+    id: str
+    name: str
+    created_at: UtcTimestamp
+    expires_at: UtcTimestamp | None = Field(description="null: never expires")
+    last_used_at: UtcTimestamp | None = Field(description="Kept to the minute; null: never used")
+
+    @classmethod
+    def from_domain(cls, token: PersonalToken) -> Self:
+        return cls(
+            id=token.id,
+            name=token.name,
+            created_at=token.created_at,
+            expires_at=token.expires_at,
+            last_used_at=token.last_used_at,
+        )
+
+
+class PersonalTokenCreated(PersonalTokenResponse):
+    token: str = Field(description="`til_pat_…`: shown in this response only, never again", examples=["til_pat_…"])
+
+    @classmethod
+    def from_created(cls, created: CreatedPersonalToken) -> Self:
+        record = created.record
+        return cls(
+            id=record.id,
+            name=record.name,
+            token=created.token,
+            created_at=record.created_at,
+            expires_at=record.expires_at,
+            last_used_at=record.last_used_at,
+        )
+
+
+class PersonalTokenListResponse(ResponseModel):
+    tokens: list[PersonalTokenResponse]
+
+    @classmethod
+    def from_domain(cls, tokens: Sequence[PersonalToken]) -> Self:
+        return cls(tokens=[PersonalTokenResponse.from_domain(token) for token in tokens])

@@ -3,8 +3,10 @@
 import pytest
 
 from common.pagination import PageRequest
-from note.application.note_service import WRITE_ATTEMPTS, NoteService
+from common.unit_of_work import WRITE_ATTEMPTS
+from note.application.note_service import NoteService
 from note.domain.errors import InvalidNoteInput, NoteNotFound, NoteVersionMismatch, NoteWriteConflict
+from note.domain.search import NoteSearch, NoteSort
 from note.domain.tag import Tag
 from tests.fakes import FakeClock, SequentialIds
 from tests.note_fakes import ConflictingNoteUnitOfWork, FakeNoteUnitOfWork
@@ -258,3 +260,21 @@ def test_a_write_that_keeps_conflicting_gives_up_having_written_nothing() -> Non
         write(service, tags=["t"])
 
     assert (uow.notes_state, uow.tags_state, uow.commits) == ({}, set(), 0)
+
+
+def test_a_search_reads_the_callers_notes_only_and_follows_edits(service: NoteService, clock: FakeClock) -> None:
+    older = write(service, title="PYTHON basics", tags=["study"])
+    clock.advance(seconds=1)
+    newer = write(service, content="python 제너레이터를", memo_date="20260101")
+    write(service, actor_id=BOB, title="python")
+    search = NoteSearch.parse(q="Python", sort=NoteSort.CREATED_ASC)
+
+    assert [note.id for note in service.list_notes(actor_id=ALICE, page=PageRequest(), search=search).items] == [
+        older,
+        newer,
+    ]
+    service.update_note(actor_id=ALICE, note_id=older, title="Rust basics")
+    page = service.list_notes(actor_id=ALICE, page=PageRequest(), search=search)
+    assert ([note.id for note in page.items], page.total_count) == ([newer], 1)
+    by_tag = service.list_notes(actor_id=ALICE, page=PageRequest(), search=NoteSearch.parse(tags=["study"]))
+    assert [note.id for note in by_tag.items] == [older]

@@ -15,6 +15,7 @@ from tests.fakes import (
     SequentialIds,
     fake_account_emails,
 )
+from user.application.access_service import AccessService
 from user.application.account_service import AccountService
 from user.application.user_service import UserService
 from user.domain.account_token import AccountTokenPolicy, emails_retry_after, hash_token
@@ -42,6 +43,7 @@ POLICY = AccountTokenPolicy(
 class World:
     users: UserService
     accounts: AccountService
+    access: AccessService
     uow: FakeUserUnitOfWork
     clock: FakeClock
     handoff: FakeEmailHandoff
@@ -66,10 +68,11 @@ def make_world(*, require_verified_email: bool = False) -> World:
     clock, ids = FakeClock(), SequentialIds()
     uow, handoff, hasher = FakeUserUnitOfWork(ids=ids), FakeEmailHandoff(), FakePasswordHasher()
     account_emails = fake_account_emails(ids, policy=POLICY)
+    tokens = FakeTokenIssuer(clock)
     users = UserService(
         uow=uow,
         hasher=hasher,
-        tokens=FakeTokenIssuer(clock),
+        tokens=tokens,
         clock=clock,
         ids=ids,
         throttle_policy=LoginThrottlePolicy(max_failures=3, lockout=timedelta(minutes=15)),
@@ -84,7 +87,8 @@ def make_world(*, require_verified_email: bool = False) -> World:
         emails=handoff,
         require_verified_email=require_verified_email,
     )
-    return World(users=users, accounts=accounts, uow=uow, clock=clock, handoff=handoff)
+    access = AccessService(uow=uow, tokens=tokens, clock=clock, ids=ids)
+    return World(users=users, accounts=accounts, access=access, uow=uow, clock=clock, handoff=handoff)
 
 
 @pytest.fixture
@@ -152,7 +156,7 @@ def test_a_reset_sets_the_password_ends_logins_clears_the_throttle_and_sends_the
     world.accounts.confirm_password_reset(token=world.last_token(EmailKind.PASSWORD_RESET), password=NEW_PASSWORD)
 
     with pytest.raises(InvalidToken):
-        world.users.authenticate(old_login)
+        world.access.authenticate(old_login)
     with pytest.raises(InvalidCredentials):
         world.users.login(email=EMAIL, password=PASSWORD)
     assert world.users.login(email=EMAIL, password=NEW_PASSWORD).token

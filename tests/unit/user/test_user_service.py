@@ -6,6 +6,7 @@ from datetime import timedelta
 import pytest
 
 from common.pagination import PageRequest
+from common.unit_of_work import WRITE_ATTEMPTS, WriteConflict
 from tests.fakes import (
     FakeClock,
     FakeEmailHandoff,
@@ -15,6 +16,7 @@ from tests.fakes import (
     SequentialIds,
     fake_account_emails,
 )
+from user.application.access_service import AccessService
 from user.application.user_service import AdminBootstrap, UserService
 from user.domain.errors import (
     EmailAlreadyRegistered,
@@ -24,6 +26,7 @@ from user.domain.errors import (
     LoginThrottled,
     NotAllowed,
     UserNotFound,
+    UserWriteConflict,
     WrongCurrentPassword,
 )
 from user.domain.login_throttle import LoginThrottlePolicy
@@ -41,6 +44,10 @@ class World:
     uow: FakeUserUnitOfWork
     hasher: FakePasswordHasher
     clock: FakeClock
+    access: AccessService
+
+    def authenticate(self, token: str) -> User:
+        return self.access.authenticate(token).user
 
     def register(self, email: str, *, name: str = "Dexter", role: Role = Role.USER) -> User:
         return self.service.register(name=name, email=email, password=PASSWORD, role=role)
@@ -67,17 +74,19 @@ def world() -> World:
     clock = FakeClock()
     uow = FakeUserUnitOfWork()
     hasher = FakePasswordHasher()
+    tokens, ids = FakeTokenIssuer(clock), SequentialIds()
     service = UserService(
         uow=uow,
         hasher=hasher,
-        tokens=FakeTokenIssuer(clock),
+        tokens=tokens,
         clock=clock,
-        ids=SequentialIds(),
+        ids=ids,
         throttle_policy=LoginThrottlePolicy(max_failures=MAX_FAILURES, lockout=LOCKOUT),
         emails=FakeEmailHandoff(),
         account_emails=fake_account_emails(SequentialIds()),
     )
-    return World(service=service, uow=uow, hasher=hasher, clock=clock)
+    access = AccessService(uow=uow, tokens=tokens, clock=clock, ids=ids)
+    return World(service=service, uow=uow, hasher=hasher, clock=clock, access=access)
 
 
 # register
@@ -90,7 +99,7 @@ def test_register_stores_a_user_with_a_hashed_password(world: World) -> None:
     assert user.created_at == user.updated_at == world.clock.now()
     assert user.password_hash == world.hasher.hash(PASSWORD)
     assert world.stored(user.id) == user
-    assert world.service.authenticate(world.token("dexter@example.com")).id == user.id
+    assert world.authenticate(world.token("dexter@example.com")).id == user.id
 
 
 @pytest.mark.parametrize("taken", ["DEXTER@example.com", "dexter@EXAMPLE.COM", " Dexter@Example.com "])
@@ -125,7 +134,7 @@ def test_login_issues_a_token_for_the_user_in_any_email_case(world: World) -> No
     token = world.service.login(email="Dexter@EXAMPLE.com", password=PASSWORD)
 
     assert token.expires_in == 3600
-    assert world.service.authenticate(token.token) == user
+    assert world.authenticate(token.token) == user
 
 
 def test_unknown_email_and_wrong_password_fail_alike(world: World) -> None:
@@ -252,7 +261,7 @@ def test_a_legacy_hash_is_upgraded_at_login(world: World) -> None:
     stored = world.stored("legacy-user")
     assert stored.password_hash == world.hasher.hash(PASSWORD)
     assert stored.token_version == 0
-    assert world.service.authenticate(token).id == "legacy-user"
+    assert world.authenticate(token).id == "legacy-user"
     assert world.token("old@example.com")
 
 
@@ -264,10 +273,10 @@ def test_authenticate_refuses_garbage_and_expired_tokens(world: World) -> None:
     token = world.token("dexter@example.com")
 
     with pytest.raises(InvalidToken):
-        world.service.authenticate("not a token")
+        world.authenticate("not a token")
     world.clock.advance(hours=1)
     with pytest.raises(InvalidToken):
-        world.service.authenticate(token)
+        world.authenticate(token)
 
 
 def test_authenticate_refuses_a_token_older_than_the_last_password_change(world: World) -> None:
@@ -277,8 +286,8 @@ def test_authenticate_refuses_a_token_older_than_the_last_password_change(world:
     world.service.update_me(actor_id=user.id, password=NEW_PASSWORD, current_password=PASSWORD)
 
     with pytest.raises(InvalidToken):
-        world.service.authenticate(old_token)
-    assert world.service.authenticate(world.token("dexter@example.com", NEW_PASSWORD)).id == user.id
+        world.authenticate(old_token)
+    assert world.authenticate(world.token("dexter@example.com", NEW_PASSWORD)).id == user.id
 
 
 def test_authenticate_refuses_the_token_of_a_deleted_user(world: World) -> None:
@@ -288,7 +297,7 @@ def test_authenticate_refuses_the_token_of_a_deleted_user(world: World) -> None:
     world.service.delete_me(actor_id=user.id)
 
     with pytest.raises(InvalidToken):
-        world.service.authenticate(token)
+        world.authenticate(token)
 
 
 # get_user
@@ -332,7 +341,7 @@ def test_update_me_renames_and_keeps_tokens_valid(world: World) -> None:
     assert updated.name == "Rita"
     assert updated.updated_at == world.clock.now() > user.created_at
     assert world.stored(user.id) == updated
-    assert world.service.authenticate(token).name == "Rita"
+    assert world.authenticate(token).name == "Rita"
 
 
 @pytest.mark.parametrize("current_password", [None, "wrong password"], ids=["missing", "wrong"])
@@ -344,7 +353,7 @@ def test_a_password_change_needs_the_right_current_password(world: World, curren
         world.service.update_me(actor_id=user.id, name="Rita", password=NEW_PASSWORD, current_password=current_password)
 
     assert world.stored(user.id) == user
-    assert world.service.authenticate(token) == user
+    assert world.authenticate(token) == user
     with pytest.raises(InvalidCredentials):
         world.service.login(email="dexter@example.com", password=NEW_PASSWORD)
 
@@ -449,7 +458,7 @@ def test_ensure_admin_creates_an_admin_once(world: World) -> None:
     assert first is AdminBootstrap.CREATED
     assert second is AdminBootstrap.ALREADY_ADMIN
     assert world.count() == 1
-    admin = world.service.authenticate(world.token("root@example.com"))
+    admin = world.authenticate(world.token("root@example.com"))
     assert (admin.role, admin.name) == (Role.ADMIN, "Root")
     with pytest.raises(InvalidCredentials):
         world.service.login(email="root@example.com", password="another password")
@@ -466,3 +475,38 @@ def test_ensure_admin_leaves_an_existing_user_as_it_is(world: World) -> None:
     assert world.service.ensure_admin(email="dexter@example.com", password=PASSWORD, name="Root") is (
         AdminBootstrap.NOT_ADMIN
     )
+
+
+class ConflictingCommits:
+    """Makes the next ``conflicts`` commits of a fake unit of work abort as a deadlock would."""
+
+    def __init__(self, uow: FakeUserUnitOfWork, conflicts: int) -> None:
+        self.left = conflicts
+        self._commit = uow.commit
+        uow.commit = self.commit  # type: ignore[method-assign]
+
+    def commit(self) -> None:
+        if self.left:
+            self.left -= 1
+            raise WriteConflict()
+        self._commit()
+
+
+def test_an_account_change_aborted_by_a_deadlock_runs_again(world: World) -> None:
+    """Issue 11, finding 3: the same retry as the note writes, for every user write."""
+    user = world.register("again@example.com")
+    ConflictingCommits(world.uow, conflicts=WRITE_ATTEMPTS - 1)
+
+    world.service.update_me(actor_id=user.id, name="Renamed")
+
+    assert world.stored(user.id).name == "Renamed"
+
+
+def test_an_account_change_that_keeps_conflicting_is_a_409_conflict_not_an_outage(world: World) -> None:
+    user = world.register("stuck@example.com")
+    ConflictingCommits(world.uow, conflicts=WRITE_ATTEMPTS)
+
+    with pytest.raises(UserWriteConflict):
+        world.service.delete_me(actor_id=user.id)
+
+    assert world.stored(user.id) == user
