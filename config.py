@@ -72,6 +72,9 @@ class Settings(BaseSettings):
     # How often the digest scheduler looks for accounts whose Monday 08:00 has come
     # (Celery beat with a broker, a thread of each web process without one).
     digest_interval_seconds: PositiveSeconds = 60
+    password_reset_email_subject: str = "비밀번호 재설정 안내"
+    email_verification_email_subject: str = "이메일 주소를 확인해 주세요"
+    password_changed_email_subject: str = "비밀번호가 변경되었습니다"
     # The outbox: first retry after EMAIL_RETRY_BASE_SECONDS, doubling up to
     # EMAIL_RETRY_MAX_SECONDS; the relay looks for due emails this often.
     email_retry_base_seconds: PositiveSeconds = 30
@@ -96,6 +99,10 @@ class Settings(BaseSettings):
     login_max_failures: Positive = 5
     login_lockout_seconds: Positive = 900
 
+    password_reset_token_minutes: Annotated[int, Field(ge=1, le=1440)] = 30
+    email_verification_token_hours: Annotated[int, Field(ge=1, le=720)] = 48
+    account_emails_per_hour: Annotated[int, Field(ge=1, le=100)] = 3
+    require_verified_email: bool = False
     # The body limit of POST /notes/import (every other route keeps 1 MiB), and of what a zip unpacks to.
     import_max_bytes: Positive = 20 * 1024 * 1024
 

@@ -36,7 +36,10 @@ from note.infra.fsrs_review_scheduler import FsrsReviewScheduler
 from note.infra.share_token_cipher import AesGcmShareTokenCipher
 from note.infra.unit_of_work import SqlAlchemyNoteUnitOfWork
 from user.application.access_service import AccessService
+from user.application.account_emails import AccountEmails
+from user.application.account_service import AccountService
 from user.application.user_service import UserService
+from user.domain.account_token import AccountTokenPolicy
 from user.domain.login_throttle import LoginThrottlePolicy
 from user.infra.argon2_password_hasher import Argon2PasswordHasher
 from user.infra.jose_token_issuer import JoseTokenIssuer
@@ -46,6 +49,9 @@ from user.infra.unit_of_work import SqlAlchemyUserUnitOfWork
 WORKER_TASK_MODULES = ("mail.infra.celery_tasks", "note.infra.celery_tasks")
 WORKER_WIRED_MODULES = ("mail.infra.task_dependencies", "note.infra.task_dependencies")
 MIN_EMAIL_LEASE_SECONDS = 60
+# No password-reset request answers sooner (no account enumeration by timing): well above the few
+# milliseconds the request takes, so the two inserts an existing account costs more never show.
+RESET_REQUEST_FLOOR = timedelta(milliseconds=40)
 
 
 def _broker_mode(settings: Settings) -> str:
@@ -84,11 +90,13 @@ def _email_lease(smtp_timeout_seconds: int) -> timedelta:
 
 def _relay_pass(container: "Container") -> Callable[[], int]:
     """One periodic pass, each step with a fresh service and unit of work: relay the outbox
-    (forward what is due, prune what is old), then forget revocations of expired login tokens."""
+    (forward what is due, prune what is old), forget revocations of expired login tokens, then
+    delete spent account tokens (password reset, email verification)."""
 
     def run() -> int:
         done = container.outbox_service().relay_pass()
         container.access_service().prune_revoked_tokens()
+        container.account_service().purge_spent_tokens()
         return done
 
     return run
@@ -113,6 +121,7 @@ class Container(containers.DeclarativeContainer):
             "note.interface.router",
             "user.interface.dependencies",
             "user.interface.router",
+            "user.interface.pages",
         ]
     )
 
@@ -140,6 +149,13 @@ class Container(containers.DeclarativeContainer):
     public_url = providers.Callable(lambda settings: settings.public_url, settings)
     # GET /health awaits these: each runs its blocking probe on a thread of its own, never a request's.
     database_probe = providers.Singleton(AsyncProbe, providers.Singleton(SqlAlchemyDatabaseProbe, engine))
+    account_token_policy = providers.Singleton(
+        AccountTokenPolicy,
+        reset_lifetime=providers.Factory(timedelta, minutes=settings.provided.password_reset_token_minutes),
+        verification_lifetime=providers.Factory(timedelta, hours=settings.provided.email_verification_token_hours),
+        emails_per_hour=settings.provided.account_emails_per_hour,
+    )
+    account_emails = providers.Singleton(AccountEmails, public_url=public_url, policy=account_token_policy, ids=ids)
     broker_probe = providers.Selector(
         providers.Callable(_broker_mode, settings),
         celery=providers.Singleton(
@@ -159,6 +175,9 @@ class Container(containers.DeclarativeContainer):
             {
                 EmailKind.WELCOME: settings.provided.welcome_email_subject,
                 EmailKind.DIGEST: settings.provided.digest_email_subject,
+                EmailKind.PASSWORD_RESET: settings.provided.password_reset_email_subject,
+                EmailKind.EMAIL_VERIFICATION: settings.provided.email_verification_email_subject,
+                EmailKind.PASSWORD_CHANGED: settings.provided.password_changed_email_subject,
             }
         ),
     )
@@ -226,6 +245,17 @@ class Container(containers.DeclarativeContainer):
         ids=ids,
         throttle_policy=login_throttle_policy,
         emails=email_handoff,
+        account_emails=account_emails,
+    )
+    account_service = providers.Factory(
+        AccountService,
+        uow=user_uow,
+        hasher=password_hasher,
+        clock=clock,
+        account_emails=account_emails,
+        emails=email_handoff,
+        require_verified_email=settings.provided.require_verified_email,
+        reset_request_floor=providers.Object(RESET_REQUEST_FLOOR),
     )
     access_service = providers.Factory(AccessService, uow=user_uow, tokens=token_issuer, clock=clock, ids=ids)
     outbox_service = providers.Factory(

@@ -29,6 +29,7 @@ from note.interface.router import IMPORT_ROUTE
 from note.interface.router import router as note_router
 from observability.log import configure_logging
 from user.application.user_service import AdminBootstrap
+from user.interface.pages import router as user_pages_router
 from user.interface.router import router as user_router
 from web.openapi import install_openapi, operation_id
 from web.operations import router as operations_router
@@ -64,6 +65,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.container = container
     app.include_router(user_router)
+    app.include_router(user_pages_router)
     app.include_router(note_router)
     app.include_router(operations_router)
     install_openapi(app)

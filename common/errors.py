@@ -24,6 +24,12 @@ class Conflict(AppError):
     message = "Conflict"
 
 
+class BadRequest(AppError):
+    """A well-formed request the service cannot act on (an unknown or expired one-time token)."""
+
+    message = "Bad request"
+
+
 class Unauthenticated(AppError):
     message = "Could not validate credentials"
 

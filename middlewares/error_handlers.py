@@ -17,6 +17,7 @@ from starlette.exceptions import HTTPException
 
 from common.errors import (
     AppError,
+    BadRequest,
     Conflict,
     DependencyUnavailable,
     Forbidden,
@@ -33,6 +34,7 @@ from database.errors import is_write_conflict
 logger = logging.getLogger(__name__)
 
 STATUS_CODES: dict[type[AppError], int] = {
+    BadRequest: 400,
     Unauthenticated: 401,
     Forbidden: 403,
     NotFound: 404,

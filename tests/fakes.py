@@ -27,6 +27,7 @@ from mail.application.ports import (
 from mail.domain.errors import EmailDeliveryFailed, EmailPublishFailed
 from mail.domain.outbox_email import DEFAULT_DELIVERY_POLICY, DeliveryPolicy, EmailKind, EmailStatus, OutboxEmail
 from mail.domain.repository import OutboxEmailRepository
+from user.application.account_emails import AccountEmails
 from user.application.ports import (
     AccessToken,
     PasswordCheck,
@@ -35,10 +36,12 @@ from user.application.ports import (
     TokenIssuer,
     UserUnitOfWork,
 )
+from user.domain.account_token import AccountToken, AccountTokenPolicy, TokenPurpose
 from user.domain.errors import EmailAlreadyRegistered, InvalidToken
 from user.domain.login_throttle import LoginThrottle
 from user.domain.personal_token import PersonalToken
 from user.domain.repository import (
+    AccountTokenRepository,
     LoginThrottleRepository,
     PersonalTokenRepository,
     RevokedTokenRepository,
@@ -187,6 +190,66 @@ class FakeLoginThrottleRepository(LoginThrottleRepository):
         self._store.pop(email_key, None)
 
 
+class FakeAccountTokenRepository(AccountTokenRepository):
+    """``users`` is the users table of the same unit of work: the cascade on delete."""
+
+    def __init__(self, store: dict[str, AccountToken], users: dict[str, User]) -> None:
+        self._store = store
+        self._users = users
+
+    def _live(self) -> list[AccountToken]:
+        for token_id in [t.id for t in self._store.values() if t.user_id not in self._users]:
+            del self._store[token_id]
+        return list(self._store.values())
+
+    def lock_owner(self, user_id: str) -> None:
+        """One transaction at a time: nothing to wait for."""
+
+    def add(self, token: AccountToken) -> None:
+        self._store[token.id] = copy.deepcopy(token)
+
+    def get_by_hash(self, token_hash: str, purpose: TokenPurpose) -> AccountToken | None:
+        found = next((t for t in self._live() if t.token_hash == token_hash and t.purpose is purpose), None)
+        return copy.deepcopy(found)
+
+    def save(self, token: AccountToken) -> None:
+        if token.id in self._store:
+            self._store[token.id] = copy.deepcopy(token)
+
+    def void_unused(self, *, user_id: str, purpose: TokenPurpose, now: datetime) -> None:
+        for token in self._live():
+            if token.user_id == user_id and token.purpose is purpose and token.used_at is None:
+                token.used_at = now
+
+    def counted_since(self, *, user_id: str, purpose: TokenPurpose, since: datetime) -> list[datetime]:
+        return [
+            t.created_at
+            for t in self._live()
+            if t.user_id == user_id and t.purpose is purpose and t.counted and t.created_at >= since
+        ]
+
+    def delete_spent(self, *, now: datetime, created_before: datetime) -> int:
+        spent = [
+            t.id
+            for t in self._live()
+            if t.created_at < created_before and (t.used_at is not None or t.expires_at <= now)
+        ]
+        for token_id in spent:
+            del self._store[token_id]
+        return len(spent)
+
+
+DEFAULT_ACCOUNT_TOKEN_POLICY = AccountTokenPolicy(
+    reset_lifetime=timedelta(minutes=30), verification_lifetime=timedelta(hours=48), emails_per_hour=3
+)
+
+
+def fake_account_emails(
+    ids: IdGenerator | None = None, *, policy: AccountTokenPolicy = DEFAULT_ACCOUNT_TOKEN_POLICY
+) -> AccountEmails:
+    return AccountEmails(public_url="http://til.test", policy=policy, ids=ids or SequentialIds())
+
+
 class FakeOutboxEmailRepository(OutboxEmailRepository):
     """One process, one transaction at a time: nothing is ever locked by another, so nothing is skipped."""
 
@@ -308,12 +371,20 @@ class FakeUserUnitOfWork(UserUnitOfWork):
         self._policy = policy
         self.users_state: dict[str, User] = {}
         self.throttles_state: dict[str, LoginThrottle] = {}
+        self.tokens_state: dict[str, AccountToken] = {}
         self.outbox_state: dict[str, OutboxEmail] = {}
         self.revoked_state: dict[str, Revocation] = {}
         self.personal_tokens_state: dict[str, PersonalToken] = {}
         self.commits = 0
 
-    _STATES = ("users_state", "throttles_state", "outbox_state", "revoked_state", "personal_tokens_state")
+    _STATES = (
+        "users_state",
+        "throttles_state",
+        "tokens_state",
+        "outbox_state",
+        "revoked_state",
+        "personal_tokens_state",
+    )
 
     def __enter__(self) -> "FakeUserUnitOfWork":
         self._work = {name: copy.deepcopy(getattr(self, name)) for name in self._STATES}
@@ -322,6 +393,7 @@ class FakeUserUnitOfWork(UserUnitOfWork):
         self.login_throttles = FakeLoginThrottleRepository(self._work["throttles_state"])
         self.outbox = FakeOutbox(self._work["outbox_state"], ids=self._ids, policy=self._policy)
         self.revoked_tokens = FakeRevokedTokenRepository(revoked)
+        self.account_tokens = FakeAccountTokenRepository(self._work["tokens_state"], users)
         self.personal_tokens = FakePersonalTokenRepository(personal, users=users)
         return self
 

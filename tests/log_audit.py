@@ -67,8 +67,8 @@ def add_line(line: str, *, source: str) -> None:
         _lines.append((source, line))
 
 
-# The tests' own HTTP client logs every URL it requests (a share link's token among them): its
-# lines are the tests', not the service's.
+# The tests' own HTTP client logs every URL it requests (a share link's token, a
+# ``/reset-password?token=…`` page among them): its lines are the tests', not the service's.
 TEST_CLIENT_LOGGERS = ("httpx", "httpcore")
 
 

@@ -117,7 +117,7 @@ def bootstrap_admin(database_url: str, *, restore: FastAPI) -> tuple[dict, dict[
     return response.json(), headers
 
 
-USER_KEYS = {"id", "name", "email", "role", "timezone", "digest", "created_at", "updated_at"}
+USER_KEYS = {"id", "name", "email", "role", "email_verified", "timezone", "digest", "created_at", "updated_at"}
 ULID_PATTERN = re.compile(r"[0-9A-HJKMNP-TV-Z]{26}")  # Crockford base32
 
 
@@ -135,6 +135,7 @@ def assert_user_json(body: Any) -> None:
     assert set(body) == USER_KEYS, body
     assert ULID_PATTERN.fullmatch(body["id"]), body["id"]
     assert body["role"] in ("USER", "ADMIN")
+    assert isinstance(body["email_verified"], bool)
     assert assert_utc_timestamp(body["created_at"]) <= assert_utc_timestamp(body["updated_at"])
 
 

@@ -88,6 +88,7 @@ class ServerErrorResponse(ErrorResponse):
 
 
 ERROR_DESCRIPTIONS = {
+    400: "Invalid or expired token",
     401: "Missing, invalid or expired credentials",
     403: "Authenticated, but not allowed",
     404: "Not found",

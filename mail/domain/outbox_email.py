@@ -9,6 +9,10 @@ the failure recorded: a temporary one schedules the next attempt with
 exponential backoff, a permanent one (the server refused the email for good)
 marks it ``FAILED`` with its reason, and nobody tries again.
 
+A payload value whose key starts with ``secret_`` (a one-time token, a link
+that carries one) exists only while the email may still be sent: marking it
+sent or failed blanks it, so the outbox keeps no usable secret.
+
 An email may carry a ``dedupe_key`` ("digest:<user>:<iso-week>"): the outbox
 holds at most one email per key, so queueing the same key twice sends once.
 """
@@ -19,6 +23,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 LAST_ERROR_MAX_LENGTH = 500
+SECRET_KEY_PREFIX = "secret_"
+ERASED = ""
 
 
 class EmailKind(enum.StrEnum):
@@ -26,6 +32,9 @@ class EmailKind(enum.StrEnum):
 
     WELCOME = "welcome"
     DIGEST = "digest"  # the weekly digest (SPEC §14), queued by the note app
+    PASSWORD_RESET = "password_reset"
+    EMAIL_VERIFICATION = "email_verification"
+    PASSWORD_CHANGED = "password_changed"
 
 
 class EmailStatus(enum.StrEnum):
@@ -133,6 +142,7 @@ class OutboxEmail:
         """The SMTP server accepted it. ``claimed_by`` is kept: it names the attempt that sent it."""
         self.status = EmailStatus.SENT
         self.sent_at = now
+        self.erase_secrets()
 
     def record_failure(self, *, error: str, now: datetime, policy: DeliveryPolicy) -> None:
         """A temporary failure: try again after the backoff."""
@@ -145,6 +155,13 @@ class OutboxEmail:
         self.status = EmailStatus.FAILED
         self.last_error = reason[:LAST_ERROR_MAX_LENGTH]
         self.claimed_by = None
+        self.erase_secrets()
+
+    def erase_secrets(self) -> None:
+        """Blank every ``secret_`` value of the payload: nobody will render this email again."""
+        for key in self.payload:
+            if key.startswith(SECRET_KEY_PREFIX):
+                self.payload[key] = ERASED
 
     def release(self, *, claim: str, now: datetime) -> bool:
         """Give a claim back (its hand-off failed), so the email is due at once. False if not held by ``claim``."""

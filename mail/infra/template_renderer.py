@@ -5,9 +5,14 @@ value is HTML-escaped. The renderer knows no kind: whatever keys the
 payload has fill the placeholders of the same name, so a new kind needs its
 templates and its subject, never code here. Templates are read once, when the renderer is built,
 so a missing file stops the start rather than the first email.
+
+A placeholder the payload lacks renders empty: an email queued by an
+earlier release (a welcome email from before it carried a verification
+link) still goes out, rather than failing at every attempt.
 """
 
 import html
+from collections import defaultdict
 from collections.abc import Mapping
 from pathlib import Path
 from string import Template
@@ -33,6 +38,6 @@ class TemplateEmailRenderer(EmailRenderer):
         text, markup = self._templates[kind]
         return RenderedEmail(
             subject=self._subjects[kind],
-            text=text.substitute(payload),
-            html=markup.substitute({key: html.escape(value) for key, value in payload.items()}),
+            text=text.substitute(defaultdict(str, payload)),
+            html=markup.substitute(defaultdict(str, {key: html.escape(value) for key, value in payload.items()})),
         )

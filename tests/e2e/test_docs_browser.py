@@ -54,6 +54,14 @@ SPEC_USERS_AND_OPERATIONS = {
     ("GET", "/users"),
     ("GET", "/health"),
     ("GET", "/metrics"),
+    # SPEC §10
+    ("POST", "/users/password-reset"),
+    ("POST", "/users/password-reset/confirm"),
+    ("POST", "/users/email-verification"),
+    ("POST", "/users/email-verification/confirm"),
+    ("GET", "/reset-password"),
+    ("POST", "/reset-password"),
+    ("GET", "/verify-email"),
 }
 SPEC_NOTES = {
     ("POST", "/notes"),

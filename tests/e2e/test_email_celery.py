@@ -7,6 +7,7 @@ database, with ``SKIP LOCKED``); the outbox's claiming is tested on SQLite
 too in ``tests/integration/test_outbox_claiming.py``.
 """
 
+import re
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -30,9 +31,11 @@ from main import create_app
 from tests.email_support import (
     BrokerProxy,
     CeleryWorker,
+    Delivered,
     SmtpSink,
     celery_workers,
     outbox_row,
+    outbox_rows,
     rabbitmq_vhost,
     smtp_sink,
     via_port,
@@ -250,3 +253,49 @@ def test_two_workers_and_two_relays_over_a_hundred_pending_emails_send_each_once
             container.engine().dispose()
 
     assert Counter(d.recipient for d in sink.delivered() if d.recipient in set(emails)) == dict.fromkeys(emails, 1)
+
+
+# The account emails of SPEC §10 (verification in the welcome email, reset, password changed), through the worker.
+
+ACCOUNT_TOKEN = re.compile(r"\?token=([A-Za-z0-9_-]{43,})")
+NEW_PASSWORD = "reset through a worker"
+
+
+def arrived(sink: SmtpSink, recipient: str, subject: str) -> Delivered:
+    def found() -> list[Delivered]:
+        return [d for d in sink.to(recipient) if d.message["Subject"] == subject]
+
+    [delivered] = wait_until(found, timeout=30, what=f"'{subject}' to {recipient} through the worker")
+    return delivered
+
+
+def token_in(delivered: Delivered) -> str:
+    [token] = set(ACCOUNT_TOKEN.findall(delivered.part("text/plain")))
+    return token
+
+
+def test_verification_reset_and_notice_go_through_the_worker_and_leave_no_token_behind(
+    mariadb_url: str, broker_url: str, db: sessionmaker[Session], sink: SmtpSink, start_worker: StartWorker
+) -> None:
+    worker = start_worker("w1", worker_env(database_url=mariadb_url, broker_url=broker_url, smtp_port=sink.port))
+    worker.wait_ready()
+    email = unique_email("celery-recovery")
+
+    with celery_client(mariadb_url, broker_url=broker_url, sink=sink) as client:
+        assert client.post("/users", json={"name": "Dexter", "email": email, "password": PASSWORD}).status_code == 201
+        verify = token_in(arrived(sink, email, "회원가입을 환영합니다."))
+        confirmed = client.post("/users/email-verification/confirm", json={"token": verify})
+        assert confirmed.json()["email_verified"] is True
+
+        assert client.post("/users/password-reset", json={"email": email}).status_code == 202
+        reset = token_in(arrived(sink, email, "비밀번호 재설정 안내"))
+        done = client.post("/users/password-reset/confirm", json={"token": reset, "password": NEW_PASSWORD})
+        assert done.status_code == 204
+        arrived(sink, email, "비밀번호가 변경되었습니다")
+        assert client.post("/users/login", data={"username": email, "password": NEW_PASSWORD}).status_code == 200
+
+    wait_until(lambda: all(row.is_sent for row in outbox_rows(db, email)), timeout=10, what="rows marked sent")
+    rows = outbox_rows(db, email)
+    assert len(rows) == 3
+    assert not any(verify in str(row.payload) or reset in str(row.payload) for row in rows)
+    assert {e["outbox_id"] for e in worker.logged("email sent")} >= {row.id for row in rows}

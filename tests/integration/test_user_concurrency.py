@@ -15,8 +15,10 @@ from common.clock import SystemClock
 from common.ids import IdGenerator
 from mail.domain.outbox_email import DEFAULT_DELIVERY_POLICY
 from mail.infra.repository import SqlAlchemyOutbox
-from tests.fakes import FakeEmailHandoff, FakePasswordHasher, FakeTokenIssuer
+from tests.fakes import FakeEmailHandoff, FakePasswordHasher, FakeTokenIssuer, fake_account_emails
+from user.application.account_service import AccountService
 from user.application.user_service import UserService
+from user.domain.account_token import TokenPurpose
 from user.domain.errors import EmailAlreadyRegistered, InvalidCredentials, WrongCurrentPassword
 from user.domain.login_throttle import LoginThrottlePolicy
 from user.infra.unit_of_work import SqlAlchemyUserUnitOfWork
@@ -33,20 +35,22 @@ class UniqueIds(IdGenerator):
         return uuid.uuid4().hex[:26].upper()
 
 
+def outbox_on(ids: IdGenerator) -> Callable[[Session], SqlAlchemyOutbox]:
+    return lambda session: SqlAlchemyOutbox(session, ids=ids, policy=DEFAULT_DELIVERY_POLICY)
+
+
 def make_service(session_factory: sessionmaker[Session]) -> UserService:
     clock = SystemClock()
 
-    def outbox_on(session: Session) -> SqlAlchemyOutbox:
-        return SqlAlchemyOutbox(session, ids=UniqueIds(), policy=DEFAULT_DELIVERY_POLICY)
-
     return UserService(
-        uow=SqlAlchemyUserUnitOfWork(session_factory=session_factory, outbox=outbox_on),
+        uow=SqlAlchemyUserUnitOfWork(session_factory=session_factory, outbox=outbox_on(UniqueIds())),
         hasher=FakePasswordHasher(),
         tokens=FakeTokenIssuer(clock),
         clock=clock,
         ids=UniqueIds(),
         throttle_policy=LoginThrottlePolicy(max_failures=100, lockout=timedelta(minutes=15)),
         emails=FakeEmailHandoff(),
+        account_emails=fake_account_emails(UniqueIds()),
     )
 
 
@@ -162,3 +166,33 @@ def test_a_refused_update_changes_nothing(session_factory: sessionmaker[Session]
 
     with SqlAlchemyUserUnitOfWork(session_factory=session_factory) as uow:
         assert uow.users.get(user.id) == user
+
+
+def test_parallel_reset_requests_for_one_account_send_no_more_than_the_hourly_limit(
+    session_factory: sessionmaker[Session],
+) -> None:
+    """SPEC §10: ACCOUNT_EMAILS_PER_HOUR holds across processes; racing requests queue on the account's lock."""
+    clock, ids = SystemClock(), UniqueIds()
+    emails = fake_account_emails(ids)  # 3 per hour
+    users = make_service(session_factory)
+    address = unique_email()
+    user = users.register(name="Racer", email=address, password=PASSWORD)
+
+    def request() -> None:
+        AccountService(
+            uow=SqlAlchemyUserUnitOfWork(session_factory=session_factory, outbox=outbox_on(ids)),
+            hasher=FakePasswordHasher(),
+            clock=clock,
+            account_emails=emails,
+            emails=FakeEmailHandoff(),
+        ).request_password_reset(email=address)
+
+    warm_pool(session_factory, 6)
+    results = run_together(6, request)
+
+    assert results == [None] * 6, results
+    with SqlAlchemyUserUnitOfWork(session_factory=session_factory) as uow:
+        sent = uow.account_tokens.counted_since(
+            user_id=user.id, purpose=TokenPurpose.PASSWORD_RESET, since=clock.now() - timedelta(hours=1)
+        )
+    assert len(sent) == 3

@@ -21,6 +21,7 @@ from mail.domain.outbox_email import DEFAULT_DELIVERY_POLICY
 from mail.infra.repository import SqlAlchemyOutbox
 from tests.fakes import FakeUserUnitOfWork
 from user.application.ports import UserUnitOfWork
+from user.domain.account_token import AccountToken, TokenPurpose, hash_token
 from user.domain.errors import EmailAlreadyRegistered
 from user.domain.login_throttle import LoginThrottle
 from user.domain.user import Role, User
@@ -317,6 +318,135 @@ def test_work_after_a_rollback_is_what_commit_keeps(new_uow: NewUnitOfWork) -> N
 
 def outbox_on(session: Session) -> SqlAlchemyOutbox:
     return SqlAlchemyOutbox(session, ids=UlidIdGenerator(), policy=DEFAULT_DELIVERY_POLICY)
+
+
+# account tokens (SPEC §10)
+
+
+def make_token(user: User, *, purpose: TokenPurpose, created_at: datetime, **fields: object) -> AccountToken:
+    values: dict = {
+        "id": new_id(),
+        "user_id": user.id,
+        "purpose": purpose,
+        "token_hash": hash_token(uuid.uuid4().hex),
+        "created_at": created_at,
+        "expires_at": created_at + timedelta(minutes=30),
+    }
+    values.update(fields)
+    return AccountToken(**values)
+
+
+def add_tokens(new_uow: NewUnitOfWork, *tokens: AccountToken) -> None:
+    with new_uow() as uow:
+        for token in tokens:
+            uow.account_tokens.add(token)
+        uow.commit()
+
+
+def test_email_verified_reads_back(new_uow: NewUnitOfWork) -> None:
+    user = make_user(email_verified=True)
+    add(new_uow, user)
+
+    assert load(new_uow, user.id) == user
+
+
+def test_a_token_reads_back_by_its_hash_and_purpose_only(new_uow: NewUnitOfWork) -> None:
+    user = make_user()
+    add(new_uow, user)
+    moment = datetime(2026, 11, 27, 9, 30, 15, 123456, tzinfo=UTC)
+    token = make_token(user, purpose=TokenPurpose.PASSWORD_RESET, created_at=moment, counted=False)
+    add_tokens(new_uow, token)
+
+    with new_uow() as uow:
+        assert uow.account_tokens.get_by_hash(token.token_hash, TokenPurpose.PASSWORD_RESET) == token
+        assert uow.account_tokens.get_by_hash(token.token_hash, TokenPurpose.EMAIL_VERIFICATION) is None
+        assert uow.account_tokens.get_by_hash(hash_token("unknown"), TokenPurpose.PASSWORD_RESET) is None
+
+
+def test_void_unused_marks_only_that_users_unused_tokens_of_that_purpose(new_uow: NewUnitOfWork) -> None:
+    user, other = make_user(), make_user()
+    add(new_uow, user)
+    add(new_uow, other)
+    now = datetime.now(UTC)
+    earlier = now - timedelta(minutes=5)
+    reset = make_token(user, purpose=TokenPurpose.PASSWORD_RESET, created_at=now)
+    used = make_token(user, purpose=TokenPurpose.PASSWORD_RESET, created_at=now, used_at=earlier)
+    verification = make_token(user, purpose=TokenPurpose.EMAIL_VERIFICATION, created_at=now)
+    others = make_token(other, purpose=TokenPurpose.PASSWORD_RESET, created_at=now)
+    add_tokens(new_uow, reset, used, verification, others)
+
+    with new_uow() as uow:
+        uow.account_tokens.void_unused(user_id=user.id, purpose=TokenPurpose.PASSWORD_RESET, now=now)
+        uow.commit()
+
+    with new_uow() as uow:
+
+        def used_at(token: AccountToken) -> datetime | None:
+            found = uow.account_tokens.get_by_hash(token.token_hash, token.purpose)
+            assert found is not None
+            return found.used_at
+
+        assert used_at(reset) == now
+        assert used_at(used) == earlier
+        assert used_at(verification) is None
+        assert used_at(others) is None
+
+
+def test_counted_since_lists_the_counted_tokens_of_the_window(new_uow: NewUnitOfWork) -> None:
+    user = make_user()
+    add(new_uow, user)
+    now = datetime.now(UTC)
+    purpose = TokenPurpose.EMAIL_VERIFICATION
+    inside = make_token(user, purpose=purpose, created_at=now - timedelta(minutes=59))
+    outside = make_token(user, purpose=purpose, created_at=now - timedelta(minutes=61))
+    welcome = make_token(user, purpose=purpose, created_at=now, counted=False)
+    voided = make_token(user, purpose=purpose, created_at=now, used_at=now)
+    add_tokens(new_uow, inside, outside, welcome, voided)
+
+    with new_uow() as uow:
+        since = uow.account_tokens.counted_since(user_id=user.id, purpose=purpose, since=now - timedelta(hours=1))
+
+    assert sorted(since) == [inside.created_at, voided.created_at]
+
+
+def test_delete_spent_removes_used_and_expired_tokens_created_before_the_cutoff(new_uow: NewUnitOfWork) -> None:
+    user = make_user()
+    add(new_uow, user)
+    now = datetime.now(UTC)
+    old = now - timedelta(hours=2)
+    purpose = TokenPurpose.PASSWORD_RESET
+    used_old = make_token(user, purpose=purpose, created_at=old, used_at=old, expires_at=now + timedelta(hours=1))
+    expired_old = make_token(user, purpose=purpose, created_at=old, expires_at=now - timedelta(seconds=1))
+    live_old = make_token(user, purpose=purpose, created_at=old, expires_at=now + timedelta(hours=1))
+    used_recent = make_token(user, purpose=purpose, created_at=now, used_at=now)
+    add_tokens(new_uow, used_old, expired_old, live_old, used_recent)
+
+    with new_uow() as uow:
+        deleted = uow.account_tokens.delete_spent(now=now, created_before=now - timedelta(hours=1))
+        uow.commit()
+
+    assert deleted >= 2  # other tests' spent tokens may go too, on a shared database
+    with new_uow() as uow:
+        remaining = {
+            t.id
+            for t in (live_old, used_recent, used_old, expired_old)
+            if uow.account_tokens.get_by_hash(t.token_hash, purpose) is not None
+        }
+    assert remaining == {live_old.id, used_recent.id}
+
+
+def test_deleting_a_user_deletes_its_tokens(new_uow: NewUnitOfWork) -> None:
+    user = make_user()
+    add(new_uow, user)
+    token = make_token(user, purpose=TokenPurpose.EMAIL_VERIFICATION, created_at=datetime.now(UTC))
+    add_tokens(new_uow, token)
+
+    with new_uow() as uow:
+        uow.users.delete(user.id)
+        uow.commit()
+
+    with new_uow() as uow:
+        assert uow.account_tokens.get_by_hash(token.token_hash, token.purpose) is None
 
 
 def test_get_for_update_reads_what_get_reads_and_save_keeps_it(new_uow: NewUnitOfWork) -> None:

@@ -23,8 +23,15 @@ from database.engine import MYSQL_LOCK_WAIT_TIMEOUT_SECONDS, build_engine, build
 from note.application.note_service import NoteService
 from note.domain.errors import NoteOwnerGone
 from note.infra.unit_of_work import SqlAlchemyNoteUnitOfWork
-from tests.fakes import FakeEmailHandoff, FakePasswordHasher, FakeTokenIssuer
-from tests.integration.test_user_concurrency import PASSWORD, UniqueIds, run_together, unique_email, warm_pool
+from tests.fakes import FakeEmailHandoff, FakePasswordHasher, FakeTokenIssuer, fake_account_emails
+from tests.integration.test_user_concurrency import (
+    PASSWORD,
+    UniqueIds,
+    outbox_on,
+    run_together,
+    unique_email,
+    warm_pool,
+)
 from tests.note_support import SHARE_CIPHER
 from user.application.ports import PasswordCheck
 from user.application.user_service import UserService
@@ -69,13 +76,14 @@ def make_service(
 ) -> UserService:
     clock = SystemClock()
     return UserService(
-        uow=SqlAlchemyUserUnitOfWork(session_factory=session_factory),
+        uow=SqlAlchemyUserUnitOfWork(session_factory=session_factory, outbox=outbox_on(UniqueIds())),
         hasher=hasher or FakePasswordHasher(),
         tokens=FakeTokenIssuer(clock),
         clock=clock,
         ids=UniqueIds(),
         throttle_policy=LoginThrottlePolicy(max_failures=max_failures, lockout=timedelta(minutes=15)),
         emails=FakeEmailHandoff(),
+        account_emails=fake_account_emails(UniqueIds()),
     )
 
 

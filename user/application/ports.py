@@ -7,6 +7,7 @@ from datetime import datetime
 from common.unit_of_work import UnitOfWork
 from mail.application.ports import Outbox
 from user.domain.repository import (
+    AccountTokenRepository,
     LoginThrottleRepository,
     PersonalTokenRepository,
     RevokedTokenRepository,
@@ -17,6 +18,7 @@ from user.domain.repository import (
 class UserUnitOfWork(UnitOfWork):
     users: UserRepository
     login_throttles: LoginThrottleRepository
+    account_tokens: AccountTokenRepository
     outbox: Outbox  # the mail app's: emails queued here commit with the account
     revoked_tokens: RevokedTokenRepository
     personal_tokens: PersonalTokenRepository

@@ -9,7 +9,7 @@ from common.ids import IdGenerator
 from common.pagination import Page, PageRequest
 from common.unit_of_work import retry_on_conflict
 from mail.application.ports import EmailHandoff, QueuedEmail
-from mail.domain.outbox_email import EmailKind
+from user.application.account_emails import AccountEmails
 from user.application.ports import AccessToken, PasswordHasher, TokenIssuer, UserUnitOfWork
 from user.domain.errors import (
     EmailAlreadyRegistered,
@@ -62,6 +62,7 @@ class UserService:
         ids: IdGenerator,
         throttle_policy: LoginThrottlePolicy,
         emails: EmailHandoff,
+        account_emails: AccountEmails,
     ) -> None:
         self._uow = uow
         self._hasher = hasher
@@ -70,6 +71,7 @@ class UserService:
         self._ids = ids
         self._throttle_policy = throttle_policy
         self._emails = emails
+        self._account_emails = account_emails
 
     def sign_up(self, *, name: str, email: str, password: str) -> SignUp:
         """A new USER account and its welcome email, committed in one transaction (the outbox),
@@ -108,10 +110,8 @@ class UserService:
                 if uow.users.get_by_email(user.email) is not None:
                     raise EmailAlreadyRegistered()
                 uow.users.add(user)
-                if welcome:
-                    queued = uow.outbox.queue(
-                        kind=EmailKind.WELCOME, recipient=user.email, payload={"name": user.name}, now=user.created_at
-                    )
+                if welcome:  # carries the link that verifies the address
+                    queued = self._account_emails.stage_verification(uow, user, now=user.created_at, welcome=True)
                 uow.commit()
             return queued
 
@@ -173,7 +173,8 @@ class UserService:
         writes only if the password hash is still the one just checked: of two
         password changes racing with the same ``current_password`` one wins,
         the other gets ``WrongCurrentPassword``; a rename racing a password
-        change never undoes it (only changed columns are written).
+        change never undoes it (only changed columns are written). A new
+        password also queues the password-changed notice.
         """
         if name is not None:
             check_name(name)
@@ -185,7 +186,8 @@ class UserService:
             checked_hash = self._check_current_password(actor_id, current_password)
             new_hash = self._hasher.hash(password)
 
-        def update() -> User:
+        def update() -> tuple[User, QueuedEmail | None]:
+            notice = None
             with self._uow as uow:
                 user = uow.users.get_for_update(actor_id)
                 if user is None:
@@ -195,6 +197,7 @@ class UserService:
                     if user.password_hash != checked_hash:
                         raise WrongCurrentPassword()  # changed meanwhile: what was checked is no longer current
                     user.set_password_hash(new_hash, now=now)
+                    notice = self._account_emails.stage_password_changed(uow, user, now=now)
                 if name is not None:
                     user.rename(name, now=now)
                 if timezone is not None or digest is not None:
@@ -202,9 +205,12 @@ class UserService:
                 if any(value is not None for value in (name, password, timezone, digest)):
                     uow.users.save(user)
                     uow.commit()
-            return user
+            return user, notice
 
-        return retry_on_conflict(update, exhausted=UserWriteConflict)
+        user, notice = retry_on_conflict(update, exhausted=UserWriteConflict)
+        if notice is not None:
+            self._emails.hand_off(notice)
+        return user
 
     def delete_me(self, *, actor_id: str) -> None:
         def delete() -> None:

@@ -1,6 +1,6 @@
 """Errors of the user app, each a subclass of the shared hierarchy."""
 
-from common.errors import Conflict, Forbidden, InvalidInput, NotFound, Throttled, Unauthenticated
+from common.errors import BadRequest, Conflict, Forbidden, InvalidInput, NotFound, Throttled, Unauthenticated
 
 
 class InvalidUserInput(InvalidInput):
@@ -33,6 +33,24 @@ class WrongCurrentPassword(Forbidden):
 
 class LoginThrottled(Throttled):
     message = "Too many failed logins; try again later"
+
+
+class InvalidAccountToken(BadRequest):
+    """One body for an unknown, used, expired or superseded reset or verification token."""
+
+    message = "Invalid or expired token"
+
+
+class EmailAlreadyVerified(Conflict):
+    message = "Email address already verified"
+
+
+class EmailNotVerified(Forbidden):
+    message = "Verify your email address first"
+
+
+class AccountEmailsThrottled(Throttled):
+    message = "Too many emails requested for this address; try again later"
 
 
 class LoginTokenRequired(Forbidden):

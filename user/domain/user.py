@@ -91,6 +91,7 @@ class User:
     token_version: int = 0
     timezone: str = DEFAULT_TIMEZONE
     digest: Digest = Digest.OFF
+    email_verified: bool = False
 
     @property
     def is_admin(self) -> bool:
@@ -114,6 +115,11 @@ class User:
         self.password_hash = password_hash
         self.token_version += 1
         self.updated_at = now
+
+    def verify_email(self, *, now: datetime) -> None:
+        if not self.email_verified:
+            self.email_verified = True
+            self.updated_at = now
 
     def upgrade_password_hash(self, password_hash: str) -> None:
         """Re-hash with current parameters after a login; tokens stay valid."""

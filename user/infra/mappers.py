@@ -4,10 +4,11 @@ from typing import Any
 
 from sqlalchemy import Row
 
+from user.domain.account_token import AccountToken, TokenPurpose
 from user.domain.login_throttle import LoginThrottle
 from user.domain.personal_token import PersonalToken
 from user.domain.user import Digest, Role, User, email_key
-from user.infra.db_models import LoginThrottleRow, UserRow
+from user.infra.db_models import AccountTokenRow, LoginThrottleRow, UserRow
 
 
 def user_from_row(row: UserRow | Row[Any]) -> User:
@@ -21,6 +22,7 @@ def user_from_row(row: UserRow | Row[Any]) -> User:
         token_version=row.token_version,
         timezone=row.timezone,
         digest=Digest(row.digest),
+        email_verified=bool(row.email_verified),
         created_at=row.created_at,
         updated_at=row.updated_at,
     )
@@ -38,6 +40,7 @@ def user_values(user: User) -> dict[str, Any]:
         "token_version": user.token_version,
         "timezone": user.timezone,
         "digest": user.digest.value,
+        "email_verified": user.email_verified,
         "created_at": user.created_at,
         "updated_at": user.updated_at,
     }
@@ -45,6 +48,32 @@ def user_values(user: User) -> dict[str, Any]:
 
 def throttle_from_row(row: LoginThrottleRow | Row[Any]) -> LoginThrottle:
     return LoginThrottle(email_key=row.email_key, failures=row.failures, locked_until=row.locked_until)
+
+
+def account_token_from_row(row: AccountTokenRow | Row[Any]) -> AccountToken:
+    return AccountToken(
+        id=row.id,
+        user_id=row.user_id,
+        purpose=TokenPurpose(row.purpose),
+        token_hash=row.token_hash,
+        counted=bool(row.counted),
+        created_at=row.created_at,
+        expires_at=row.expires_at,
+        used_at=row.used_at,
+    )
+
+
+def account_token_values(token: AccountToken) -> dict[str, Any]:
+    return {
+        "id": token.id,
+        "user_id": token.user_id,
+        "purpose": token.purpose.value,
+        "token_hash": token.token_hash,
+        "counted": token.counted,
+        "created_at": token.created_at,
+        "expires_at": token.expires_at,
+        "used_at": token.used_at,
+    }
 
 
 def personal_token_from_row(row: Row[Any], *, prefix: str = "") -> PersonalToken:

@@ -10,18 +10,22 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from common.pagination import PageRequest
+from user.domain.account_token import AccountToken, TokenPurpose
 from user.domain.errors import EmailAlreadyRegistered
 from user.domain.login_throttle import LoginThrottle
 from user.domain.personal_token import PersonalToken
 from user.domain.repository import (
+    AccountTokenRepository,
     LoginThrottleRepository,
     PersonalTokenRepository,
     RevokedTokenRepository,
     UserRepository,
 )
 from user.domain.user import User, email_key
-from user.infra.db_models import LoginThrottleRow, PersonalTokenRow, RevokedTokenRow, UserRow
+from user.infra.db_models import AccountTokenRow, LoginThrottleRow, PersonalTokenRow, RevokedTokenRow, UserRow
 from user.infra.mappers import (
+    account_token_from_row,
+    account_token_values,
     personal_token_from_row,
     personal_token_values,
     throttle_from_row,
@@ -33,10 +37,40 @@ from user.infra.mappers import (
 # straight to a domain entity, with no identity map to fill and to empty again.
 users = UserRow.__table__
 throttles = LoginThrottleRow.__table__
+account_tokens = AccountTokenRow.__table__
 # Built once: a statement object memoizes its cache key, the hot reads skip recomputing it.
 USER_BY_ID = select(users).where(users.c.id == bindparam("user_id"))
 USER_BY_ID_FOR_UPDATE = USER_BY_ID.with_for_update()
 USER_BY_EMAIL_KEY = select(users).where(users.c.email_key == bindparam("email_key"))
+TOKEN_BY_HASH = (
+    select(account_tokens)
+    .where(account_tokens.c.token_hash == bindparam("token_hash"), account_tokens.c.purpose == bindparam("purpose"))
+    .with_for_update()
+)
+# A locking read: on MariaDB's REPEATABLE READ a plain SELECT would read the transaction's snapshot, taken
+# before ``lock_owner`` waited, and miss the tokens of the request it waited for.
+COUNTED_SINCE = (
+    select(account_tokens.c.created_at)
+    .where(
+        account_tokens.c.user_id == bindparam("user_id"),
+        account_tokens.c.purpose == bindparam("purpose"),
+        account_tokens.c.created_at >= bindparam("since"),
+        account_tokens.c.counted.is_(True),
+    )
+    .with_for_update()
+)
+# A record lock on the account's row (not a gap lock on token rows, which two transactions may both hold
+# and then deadlock on their inserts): requests for one account run one after the other.
+LOCK_OWNER = select(users.c.id).where(users.c.id == bindparam("user_id")).with_for_update()
+VOID_UNUSED = (
+    update(account_tokens)
+    .where(
+        account_tokens.c.user_id == bindparam("owner"),
+        account_tokens.c.purpose == bindparam("token_purpose"),
+        account_tokens.c.used_at.is_(None),
+    )
+    .values(used_at=bindparam("now"))
+)
 revoked = RevokedTokenRow.__table__
 personal_tokens = PersonalTokenRow.__table__
 # The caller lookup of a login token, revocation included: one statement, no second round trip.
@@ -166,6 +200,42 @@ class SqlAlchemyLoginThrottleRepository(LoginThrottleRepository):
                 .on_duplicate_key_update(email_key=LoginThrottleRow.email_key)
             )
         self._session.execute(statement)
+
+
+class SqlAlchemyAccountTokenRepository(AccountTokenRepository):
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def lock_owner(self, user_id: str) -> None:
+        self._session.execute(LOCK_OWNER, {"user_id": user_id})
+
+    def add(self, token: AccountToken) -> None:
+        self._session.execute(insert(account_tokens).values(account_token_values(token)))
+
+    def get_by_hash(self, token_hash: str, purpose: TokenPurpose) -> AccountToken | None:
+        row = self._session.execute(TOKEN_BY_HASH, {"token_hash": token_hash, "purpose": purpose.value}).first()
+        return None if row is None else account_token_from_row(row)
+
+    def save(self, token: AccountToken) -> None:
+        values = account_token_values(token)
+        del values["id"]
+        self._session.execute(update(account_tokens).where(account_tokens.c.id == token.id).values(values))
+
+    def void_unused(self, *, user_id: str, purpose: TokenPurpose, now: datetime) -> None:
+        self._session.execute(VOID_UNUSED, {"owner": user_id, "token_purpose": purpose.value, "now": now})
+
+    def counted_since(self, *, user_id: str, purpose: TokenPurpose, since: datetime) -> list[datetime]:
+        rows = self._session.execute(COUNTED_SINCE, {"user_id": user_id, "purpose": purpose.value, "since": since})
+        return [row.created_at for row in rows]
+
+    def delete_spent(self, *, now: datetime, created_before: datetime) -> int:
+        result = self._session.execute(
+            delete(account_tokens).where(
+                account_tokens.c.created_at < created_before,
+                or_(account_tokens.c.used_at.is_not(None), account_tokens.c.expires_at <= now),
+            )
+        )
+        return result.rowcount or 0
 
 
 class SqlAlchemyRevokedTokenRepository(RevokedTokenRepository):

@@ -8,6 +8,7 @@ from database.unit_of_work import SqlAlchemyUnitOfWork
 from mail.application.ports import Outbox
 from user.application.ports import UserUnitOfWork
 from user.infra.repository import (
+    SqlAlchemyAccountTokenRepository,
     SqlAlchemyLoginThrottleRepository,
     SqlAlchemyPersonalTokenRepository,
     SqlAlchemyRevokedTokenRepository,
@@ -28,6 +29,7 @@ class SqlAlchemyUserUnitOfWork(SqlAlchemyUnitOfWork, UserUnitOfWork):
     def _bind(self, session: Session) -> None:
         self.users = SqlAlchemyUserRepository(session)
         self.login_throttles = SqlAlchemyLoginThrottleRepository(session)
+        self.account_tokens = SqlAlchemyAccountTokenRepository(session)
         if self._outbox_on is not None:
             self.outbox = self._outbox_on(session)
         self.revoked_tokens = SqlAlchemyRevokedTokenRepository(session)

@@ -1,10 +1,13 @@
 """Annotated dependencies of the user routes, and ``CurrentUser`` for every app.
 
 Two kinds of bearer token speak for a user: a login token (a JWT from
-``POST /users/login``) and a personal access token (``til_pat_…``). Every
-route takes either through ``CurrentUser``; the account-management routes
-(SPEC §11) take ``LoginUser`` or ``LoginSession`` instead, which answer a
-valid personal access token with 403 ``This needs a login token``.
+``POST /users/login``) and a personal access token (``til_pat_…``).
+``CurrentUser`` (every other app's routes: notes, tags, shares, review…)
+takes either, and is one that may use the service: with
+REQUIRE_VERIFIED_EMAIL on, an unverified account gets 403 there. The /users
+routes skip that check: ``AccountUser`` takes either token; the
+account-management routes (SPEC §11) take ``LoginUser`` or ``LoginSession``,
+which answer a valid personal access token with 403 ``This needs a login token``.
 """
 
 from typing import Annotated
@@ -15,6 +18,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer, OAuth2Pas
 
 from common.request_context import current_request_context
 from user.application.access_service import AccessService, Caller
+from user.application.account_service import AccountService
 from user.application.user_service import UserService
 from user.domain.errors import InvalidToken
 from user.domain.user import User
@@ -38,6 +42,7 @@ personal_token_bearer = HTTPBearer(
 )
 
 UserServiceDep = Annotated[UserService, Depends(Provided["user_service"])]
+AccountServiceDep = Annotated[AccountService, Depends(Provided["account_service"])]
 AccessServiceDep = Annotated[AccessService, Depends(Provided["access_service"])]
 BearerToken = Annotated[str | None, Depends(bearer_token)]
 # Declared for the OpenAPI scheme only: the token itself is the same header's, read by ``bearer_token``.
@@ -68,7 +73,7 @@ def login_session(token: BearerToken, _scheme: PersonalTokenScheme, service: Acc
     return _authenticated(token, service, login_only=True)
 
 
-def current_user(caller: Annotated[Caller, Depends(current_caller)]) -> User:
+def account_user(caller: Annotated[Caller, Depends(current_caller)]) -> User:
     return caller.user
 
 
@@ -76,8 +81,18 @@ def login_user(caller: Annotated[Caller, Depends(login_session)]) -> User:
     return caller.user
 
 
+AccountUser = Annotated[User, Depends(account_user)]
+"""Any live token, verified address or not: the /users routes that accept a personal access token."""
+
+
+@inject
+def current_user(user: AccountUser, accounts: AccountServiceDep) -> User:
+    """The authenticated caller, or 401; 403 while its address is unverified, if REQUIRE_VERIFIED_EMAIL."""
+    return accounts.require_verified(user)
+
+
 CurrentUser = Annotated[User, Depends(current_user)]
-"""Any live token: a login token or a personal access token."""
+"""Any live token (login or personal access token) of an account that may use the service."""
 LoginUser = Annotated[User, Depends(login_user)]
 """A live login token only: account management (SPEC §11)."""
 LoginSession = Annotated[Caller, Depends(login_session)]

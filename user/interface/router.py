@@ -7,13 +7,18 @@ from fastapi import APIRouter, Form, Response, status
 
 from user.interface.dependencies import (
     AccessServiceDep,
-    CurrentUser,
+    AccountServiceDep,
+    AccountUser,
     LoginSession,
     LoginUser,
     UserServiceDep,
 )
 from user.interface.schemas import (
+    AcceptedResponse,
+    EmailVerificationConfirm,
     LoginForm,
+    PasswordResetConfirm,
+    PasswordResetRequest,
     PersonalTokenCreate,
     PersonalTokenCreated,
     PersonalTokenListResponse,
@@ -65,8 +70,58 @@ def login(form: Annotated[LoginForm, Form()], service: UserServiceDep) -> TokenR
     return TokenResponse.from_domain(token)
 
 
+RESET_REQUESTED = "If the address has an account, a password reset email is on its way"
+VERIFICATION_REQUESTED = "A verification email is on its way"
+
+
+@router.post(
+    "/password-reset",
+    status_code=status.HTTP_202_ACCEPTED,
+    responses=error_responses(413, 503),
+    summary="Ask for a password reset email; the same answer whether or not the address has an account",
+)
+@inject
+def request_password_reset(body: PasswordResetRequest, accounts: AccountServiceDep) -> AcceptedResponse:
+    accounts.request_password_reset(email=body.email)
+    return AcceptedResponse(detail=RESET_REQUESTED)
+
+
+@router.post(
+    "/password-reset/confirm",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=error_responses(400, 413, 503),
+    summary="Set a new password with the token from the reset email; every login token ends",
+)
+@inject
+def confirm_password_reset(body: PasswordResetConfirm, accounts: AccountServiceDep) -> Response:
+    accounts.confirm_password_reset(token=body.token, password=body.password)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post(
+    "/email-verification",
+    status_code=status.HTTP_202_ACCEPTED,
+    responses={**LOGIN_TOKEN_ONLY, **error_responses(409, 413, 429)},
+    summary="Send the caller a new email-verification link",
+)
+@inject
+def request_verification(actor: LoginUser, accounts: AccountServiceDep) -> AcceptedResponse:
+    accounts.request_verification(actor_id=actor.id)
+    return AcceptedResponse(detail=VERIFICATION_REQUESTED)
+
+
+@router.post(
+    "/email-verification/confirm",
+    responses=error_responses(400, 413, 503),
+    summary="Verify an address with the token from the email (idempotent)",
+)
+@inject
+def confirm_verification(body: EmailVerificationConfirm, accounts: AccountServiceDep) -> UserResponse:
+    return UserResponse.from_domain(accounts.confirm_verification(token=body.token))
+
+
 @router.get("/me", responses=AUTHENTICATED, summary="The caller")
-def get_me(user: CurrentUser) -> UserResponse:
+def get_me(user: AccountUser) -> UserResponse:
     return UserResponse.from_domain(user)
 
 
@@ -147,7 +202,7 @@ def delete_personal_token(token_id: str, session: LoginSession, service: AccessS
     summary="One user: admins see anyone, users only themselves",
 )
 @inject
-def get_user(user_id: str, actor: CurrentUser, service: UserServiceDep) -> UserResponse:
+def get_user(user_id: str, actor: AccountUser, service: UserServiceDep) -> UserResponse:
     return UserResponse.from_domain(service.get_user(actor=actor, user_id=user_id))
 
 
@@ -188,7 +243,7 @@ def delete_me(actor: LoginUser, service: UserServiceDep) -> Response:
 )
 @inject
 def list_users(
-    actor: CurrentUser,
+    actor: AccountUser,
     service: UserServiceDep,
     page: Pagination,
 ) -> UserPageResponse:

@@ -9,6 +9,7 @@ from pydantic import AfterValidator, BaseModel, Field
 from common.pagination import Page
 from user.application.access_service import CreatedPersonalToken
 from user.application.ports import AccessToken
+from user.domain.account_token import ACCOUNT_TOKEN_MAX_LENGTH
 from user.domain.personal_token import (
     EXPIRES_IN_DAYS_MAX,
     EXPIRES_IN_DAYS_MIN,
@@ -116,6 +117,7 @@ class UserResponse(ResponseModel):
     name: str
     email: str
     role: Role
+    email_verified: bool
     timezone: str = Field(examples=["UTC"])
     digest: Digest
     created_at: UtcTimestamp
@@ -128,6 +130,7 @@ class UserResponse(ResponseModel):
             name=user.name,
             email=user.email,
             role=user.role,
+            email_verified=user.email_verified,
             timezone=user.timezone,
             digest=user.digest,
             created_at=user.created_at,
@@ -169,6 +172,35 @@ class TokenResponse(ResponseModel):
     @classmethod
     def from_domain(cls, token: AccessToken) -> Self:
         return cls(access_token=token.token, expires_in=token.expires_in)
+
+
+AccountTokenText = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=ACCOUNT_TOKEN_MAX_LENGTH,
+        pattern=r"^[A-Za-z0-9_-]+$",
+        description="The token from the email (URL-safe base64)",
+        examples=["Zq1m1u2fX3u8lW8bq4dJ0nH3rEo2xk6s7l9pQwYvN0c"],
+    ),
+]
+
+
+class PasswordResetRequest(BaseModel):
+    email: Email
+
+
+class PasswordResetConfirm(BaseModel):
+    token: AccountTokenText
+    password: Password
+
+
+class EmailVerificationConfirm(BaseModel):
+    token: AccountTokenText
+
+
+class AcceptedResponse(ResponseModel):
+    detail: str
 
 
 TokenName = Annotated[

@@ -167,3 +167,51 @@ def test_the_renderer_fills_whatever_the_payload_holds(tmp_path: Path) -> None:
     assert rendered.subject == "Reset"
     assert rendered.text == "Reset: https://til.test/reset?t=abc&x=1 (code abc)\n"
     assert rendered.html == '<a href="https://til.test/reset?t=abc&amp;x=1">&lt;Rita&gt;</a>'
+
+
+def queue_secret(caller: FakeUserUnitOfWork, clock: FakeClock) -> QueuedEmail:
+    with caller as uow:
+        queued = uow.outbox.queue(
+            kind=EmailKind.PASSWORD_RESET,
+            recipient="dexter@example.com",
+            payload={"name": "Dexter", "secret_token": "raw-token", "secret_link": "https://til.test/?token=raw-token"},
+            now=clock.now(),
+        )
+        uow.commit()
+    assert queued is not None
+    return queued
+
+
+def test_secret_payload_values_stay_until_the_email_is_sent_and_are_blanked_then(
+    caller: FakeUserUnitOfWork, clock: FakeClock
+) -> None:
+    sender = FakeEmailSender()
+    sender.down = "421 try later"
+    queued = queue_secret(caller, clock)
+    outbox = service(caller, clock, sender)
+
+    assert outbox.deliver(outbox_id=queued.outbox_id, claim=queued.claim) is DeliveryOutcome.FAILED
+    assert caller.outbox_state[queued.outbox_id].payload["secret_token"] == "raw-token"  # needed for the retry
+
+    sender.down = None
+    clock.advance(minutes=5)
+    assert outbox.relay() == 1
+
+    email = caller.outbox_state[queued.outbox_id]
+    assert email.status is EmailStatus.SENT
+    assert email.payload == {"name": "Dexter", "secret_token": "", "secret_link": ""}
+    assert "raw-token" not in repr(email)
+
+
+def test_secret_payload_values_are_blanked_when_the_email_is_refused_for_good(
+    caller: FakeUserUnitOfWork, clock: FakeClock
+) -> None:
+    sender = FakeEmailSender()
+    sender.refusing = "550 no such user"
+    queued = queue_secret(caller, clock)
+
+    assert service(caller, clock, sender).deliver(outbox_id=queued.outbox_id, claim=queued.claim) is (
+        DeliveryOutcome.REFUSED
+    )
+
+    assert caller.outbox_state[queued.outbox_id].payload["secret_token"] == ""

@@ -19,6 +19,7 @@ from tests.fakes import (
     FakeTokenIssuer,
     FakeUserUnitOfWork,
     SequentialIds,
+    fake_account_emails,
 )
 from user.application.user_service import UserService
 from user.domain.errors import EmailAlreadyRegistered
@@ -69,6 +70,7 @@ def world() -> World:
         ids=ids,
         throttle_policy=LoginThrottlePolicy(max_failures=5, lockout=timedelta(minutes=15)),
         emails=handoff,
+        account_emails=fake_account_emails(ids),
     )
     return World(
         users=users,
@@ -87,7 +89,11 @@ def test_sign_up_commits_the_account_and_its_welcome_email_together(world: World
     assert world.uow.commits == 1
     [user] = world.uow.users_state.values()
     row = world.row(queued.outbox_id)
-    assert (row.recipient, row.kind, row.payload) == (user.email, EmailKind.WELCOME, {"name": "Dexter"})
+    assert (row.recipient, row.kind, row.payload["name"]) == (user.email, EmailKind.WELCOME, "Dexter")
+    [token] = world.uow.tokens_state.values()  # the verification token goes in the same transaction
+    assert token.user_id == user.id
+    assert not token.counted
+    assert row.payload["secret_link"] == f"http://til.test/verify-email?token={row.payload['secret_token']}"
     assert (row.status, row.attempts, row.claimed_by) == (EmailStatus.PENDING, 0, queued.claim)
 
 

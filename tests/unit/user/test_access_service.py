@@ -14,6 +14,7 @@ from tests.fakes import (
     FakeTokenIssuer,
     FakeUserUnitOfWork,
     SequentialIds,
+    fake_account_emails,
 )
 from user.application.access_service import AccessService, Caller
 from user.application.user_service import UserService
@@ -60,6 +61,7 @@ def world() -> World:
         ids=ids,
         throttle_policy=LoginThrottlePolicy(max_failures=5, lockout=timedelta(minutes=15)),
         emails=FakeEmailHandoff(),
+        account_emails=fake_account_emails(ids),
     )
     for email in ("dexter@example.com", "rita@example.com"):
         users.register(name="Dexter", email=email, password=PASSWORD)
@@ -104,6 +106,7 @@ def test_exactly_the_account_management_routes_of_spec_11_need_a_login_token() -
         "POST /users/me/tokens",
         "GET /users/me/tokens",
         "DELETE /users/me/tokens/{token_id}",
+        "POST /users/email-verification",  # SPEC §10: it sends an email to the account's address
     }
     assert "GET /users/me" in routes
     assert "GET /users/me" not in login_only

@@ -14,6 +14,7 @@ from tests.fakes import (
     FakeTokenIssuer,
     FakeUserUnitOfWork,
     SequentialIds,
+    fake_account_emails,
 )
 from user.application.access_service import AccessService
 from user.application.user_service import AdminBootstrap, UserService
@@ -82,6 +83,7 @@ def world() -> World:
         ids=ids,
         throttle_policy=LoginThrottlePolicy(max_failures=MAX_FAILURES, lockout=LOCKOUT),
         emails=FakeEmailHandoff(),
+        account_emails=fake_account_emails(SequentialIds()),
     )
     access = AccessService(uow=uow, tokens=tokens, clock=clock, ids=ids)
     return World(service=service, uow=uow, hasher=hasher, clock=clock, access=access)
