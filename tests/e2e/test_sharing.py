@@ -38,6 +38,7 @@ SHARED_PAGE_HEADERS = {
     "referrer-policy": "no-referrer",
 }
 TIMING_TRIES = 40
+TIMING_ROUNDS = 3
 TIMING_TOLERANCE = 1.5
 
 
@@ -415,19 +416,23 @@ def test_the_404s_take_about_the_same_time(client: TestClient, owner: tuple, clo
         "deleted note": deleted_note,
         "expired": expired,
     }
-    timings: dict[str, list[float]] = {kind: [] for kind in kinds}
     for kind, token in kinds.items():  # warm up
         assert shared_json(client, token).status_code == 404, kind
 
+    # A real difference shows in every round; a busy machine's noise does not: up to three rounds.
+    rounds = [_median_404_times(client, kinds) for _ in range(TIMING_ROUNDS)]
+    assert any(max(m.values()) <= TIMING_TOLERANCE * min(m.values()) for m in rounds), rounds
+
+
+def _median_404_times(client: TestClient, kinds: dict[str, str]) -> dict[str, float]:
+    timings: dict[str, list[float]] = {kind: [] for kind in kinds}
     for number in range(TIMING_TRIES):
         order = list(kinds.items())
         for kind, token in order[number % len(order) :] + order[: number % len(order)]:
             started = time.perf_counter()
             assert shared_json(client, token).status_code == 404
             timings[kind].append(time.perf_counter() - started)
-
-    medians = {kind: statistics.median(values) for kind, values in timings.items()}
-    assert max(medians.values()) <= TIMING_TOLERANCE * min(medians.values()), medians
+    return {kind: statistics.median(values) for kind, values in timings.items()}
 
 
 # Secrets
