@@ -19,6 +19,7 @@ from common.errors import InvalidInput
 from user.domain.errors import InvalidAccountToken
 from user.domain.user import PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH, check_password
 from user.interface.dependencies import AccountServiceDep
+from user.interface.schemas import ResetPasswordForm
 from web.schemas import error_responses
 
 router = APIRouter(tags=["pages"])
@@ -116,12 +117,8 @@ def reset_password_page(accounts: AccountServiceDep, token: str = "") -> HTMLRes
     summary="The reset form's target: sets the new password and answers a page saying whether it worked",
 )
 @inject
-def reset_password_submit(
-    accounts: AccountServiceDep,
-    token: Annotated[str, Form()] = "",
-    password: Annotated[str, Form()] = "",
-    password_confirm: Annotated[str, Form()] = "",
-) -> HTMLResponse:
+def reset_password_submit(accounts: AccountServiceDep, form: Annotated[ResetPasswordForm, Form()]) -> HTMLResponse:
+    token, password, password_confirm = form.token, form.password, form.password_confirm
     if not token or not accounts.reset_token_is_usable(token=token):
         return _invalid_reset_link()
     if password != password_confirm:

@@ -263,3 +263,12 @@ class PersonalTokenListResponse(ResponseModel):
     @classmethod
     def from_domain(cls, tokens: Sequence[PersonalToken]) -> Self:
         return cls(tokens=[PersonalTokenResponse.from_domain(token) for token in tokens])
+
+
+class ResetPasswordForm(BaseModel):
+    """What the reset page's form posts (``POST /reset-password``); any field may be empty:
+    the page says what is wrong."""
+
+    token: str = Field(default="", description="The token of the reset link, carried by the form")
+    password: str = Field(default="", description="The new password")
+    password_confirm: str = Field(default="", description="The new password again")
