@@ -1,7 +1,7 @@
 """Request and response models of the note and tag routes."""
 
 from datetime import UTC, datetime
-from typing import Annotated, Literal, Self
+from typing import Annotated, Any, Literal, Self
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
 
@@ -131,6 +131,19 @@ class NoteUpdate(BaseModel):
     tags: TagNames | None = None
 
 
+def _note_fields(note: Note) -> dict[str, Any]:
+    """What a note shows of itself, in a response and in an export (which leaves out ``user_id``)."""
+    return {
+        "id": note.id,
+        "title": note.title,
+        "content": note.content,
+        "memo_date": format_memo_date(note.memo_date),
+        "tags": list(note.tags),
+        "created_at": note.created_at,
+        "updated_at": note.updated_at,
+    }
+
+
 class NoteResponse(ResponseModel):
     id: str
     user_id: str
@@ -143,16 +156,7 @@ class NoteResponse(ResponseModel):
 
     @classmethod
     def from_domain(cls, note: Note) -> Self:
-        return cls(
-            id=note.id,
-            user_id=note.user_id,
-            title=note.title,
-            content=note.content,
-            memo_date=format_memo_date(note.memo_date),
-            tags=list(note.tags),
-            created_at=note.created_at,
-            updated_at=note.updated_at,
-        )
+        return cls(user_id=note.user_id, **_note_fields(note))
 
 
 class NotePageResponse(ResponseModel):
@@ -272,15 +276,7 @@ class ExportedNote(ResponseModel):
 
     @classmethod
     def from_domain(cls, note: Note) -> Self:
-        return cls(
-            id=note.id,
-            title=note.title,
-            content=note.content,
-            memo_date=format_memo_date(note.memo_date),
-            tags=list(note.tags),
-            created_at=note.created_at,
-            updated_at=note.updated_at,
-        )
+        return cls(**_note_fields(note))
 
 
 class NoteExport(ResponseModel):
