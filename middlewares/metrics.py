@@ -29,7 +29,7 @@ _children: dict[tuple[str, str, str], tuple[Counter, Histogram]] = {}
 
 def observe_request(scope: Scope, *, status: int, seconds: float) -> None:
     method = scope["method"] if scope["method"] in KNOWN_METHODS else OTHER_METHOD
-    # The template as OpenAPI writes it: ``{tag_name}``, not the ``{tag_name:path}`` the route matches with.
+    # The template as OpenAPI writes it: ``{tag_name}``, not the ``{tag_name:text}`` the route matches with.
     route = getattr(scope.get("route"), "path_format", UNMATCHED_ROUTE)
     key = (method, route, str(status))
     children = _children.get(key)

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Path, Query, Request, Response, status
 from fastapi.responses import HTMLResponse, JSONResponse, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
+import web.paths  # noqa: F401  (registers the {name:text} convertor the tag route uses)
 from common.errors import UnsupportedMediaType
 from note.application.commands import NoteToImport
 from note.interface.dependencies import (
@@ -113,11 +114,11 @@ def list_notes(
     return NotePageResponse.from_domain(service.list_notes(actor_id=actor.id, page=page, search=search))
 
 
-# ``:path``: Starlette matches routes on the decoded path, so ``/notes/tags/a%2Fb/notes`` is
-# ``/notes/tags/a/b/notes``. A tag never has a ``/`` (SPEC), so that is an unknown tag, with no notes;
-# without ``:path`` no route would match it and the answer would be a 404 the schema does not declare.
+# ``:text`` (web/paths.py): Starlette matches routes on the decoded path, so ``/notes/tags/a%2Fb/notes``
+# is ``/notes/tags/a/b/notes``, and ``a%0A`` holds a newline. A tag never has a ``/`` or a control
+# character (SPEC), so either is an unknown tag, with no notes, not a 404 the schema does not declare.
 @router.get(
-    "/notes/tags/{tag_name:path}/notes",
+    "/notes/tags/{tag_name:text}/notes",
     tags=NOTES,
     responses=AUTHENTICATED,
     summary="The caller's notes with a tag, newest first (an unknown tag has none)",

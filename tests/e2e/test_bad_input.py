@@ -477,9 +477,10 @@ def test_a_tag_path_no_tag_can_have_is_an_empty_list_not_an_error(
     assert snapshot(engine, http, victim) == before
 
 
-@pytest.mark.parametrize("segment", ["a%2Fb", "a/b", "%2F", "a%2Fnotes"])
-def test_an_escaped_slash_in_a_tag_path_is_a_tag_no_note_has(http: TestClient, victim: Victim, segment: str) -> None:
-    """Starlette matches the decoded path (``a%2Fb`` is ``a/b``); no tag has a ``/`` (SPEC), so: no notes."""
+@pytest.mark.parametrize("segment", ["a%2Fb", "a/b", "%2F", "a%2Fnotes", "a%0Ab", "%C2%A2e%C3%B6s%0A", "%0A", "%0D%0A"])
+def test_a_slash_or_newline_in_a_tag_path_is_a_tag_no_note_has(http: TestClient, victim: Victim, segment: str) -> None:
+    """Starlette matches the decoded path (``a%2Fb`` is ``a/b``, ``a%0Ab`` holds a newline); no tag has a ``/``
+    or a control character (SPEC), so: no notes, not a 404 no route matched."""
     response = http.get(f"/notes/tags/{segment}/notes", headers=victim.headers)
 
     assert response.status_code == 200, response.text

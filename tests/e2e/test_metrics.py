@@ -96,17 +96,17 @@ def test_the_request_counter_goes_up_by_the_number_sent_by_route_template(
 
 
 def test_the_tag_route_is_labelled_with_its_openapi_template(http: httpx.Client) -> None:
-    """The route matches ``{tag_name:path}`` (an encoded ``/`` in a tag); its label is OpenAPI's template."""
+    """The route matches ``{tag_name:text}`` (an encoded ``/`` or newline in a tag); its label is OpenAPI's template."""
     headers = bearer(login(http, signup(http, email=unique_email("metrics-tag"))["email"]))
     labels: Labels = ("GET", "/notes/tags/{tag_name}/notes", "200")
     before = Scrape(http)
 
-    for tag in ["study", "a%2Fb"]:
+    for tag in ["study", "a%2Fb", "a%0Ab"]:
         assert http.get(f"/notes/tags/{tag}/notes", headers=headers).status_code == 200
     after = Scrape(http)
 
-    assert after.requests(labels) - before.requests(labels) == 2
-    assert not [route for route in after.routes() if ":path" in route]
+    assert after.requests(labels) - before.requests(labels) == 3
+    assert not [route for route in after.routes() if ":text" in route]
 
 
 def test_paths_no_route_matches_share_one_label(http: httpx.Client) -> None:
