@@ -13,6 +13,8 @@ from alembic import command
 from alembic.config import Config
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 
 from config import Settings, load_settings
 from main import PROJECT_ROOT, create_app
@@ -46,6 +48,27 @@ def alembic_config(database_url: str) -> Config:
 
 def migrate(database_url: str, revision: str = "head") -> None:
     command.upgrade(alembic_config(database_url), revision)
+
+
+@contextmanager
+def sibling_mariadb(database_url: str, suffix: str) -> Iterator[str]:
+    """A new, empty database beside ``database_url``'s, named after it with ``suffix``; dropped afterwards.
+
+    For tests the shared test database would disturb, or that would disturb it:
+    no other test, live server or relay of the session can see in.
+    """
+    url = make_url(database_url)
+    scratch = url.set(database=f"{url.database}{suffix}")
+    server = create_engine(url.set(database=None))
+    try:
+        with server.connect() as connection:
+            connection.execute(text(f"DROP DATABASE IF EXISTS `{scratch.database}`"))
+            connection.execute(text(f"CREATE DATABASE `{scratch.database}` CHARACTER SET utf8mb4"))
+        yield scratch.render_as_string(hide_password=False)
+    finally:
+        with server.connect() as connection:
+            connection.execute(text(f"DROP DATABASE IF EXISTS `{scratch.database}`"))
+        server.dispose()
 
 
 def make_settings(database_url: str, **overrides: Any) -> Settings:

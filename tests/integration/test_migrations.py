@@ -11,9 +11,8 @@ from pathlib import Path
 import pytest
 from alembic import command
 from sqlalchemy import create_engine, inspect, text
-from sqlalchemy.engine import make_url
 
-from tests.support import alembic_config
+from tests.support import alembic_config, sibling_mariadb
 
 BACKFILL_BATCH = 500  # migrations/versions/0006_note_search.py: BATCH
 
@@ -27,18 +26,8 @@ def sqlite_scratch_url(tmp_path: Path) -> str:
 
 @pytest.fixture
 def mariadb_scratch_url(mariadb_url: str) -> Iterator[str]:
-    url = make_url(mariadb_url)
-    scratch = url.set(database=f"{url.database}_mig")
-    server = create_engine(url.set(database=None))
-    try:
-        with server.connect() as connection:
-            connection.execute(text(f"DROP DATABASE IF EXISTS `{scratch.database}`"))
-            connection.execute(text(f"CREATE DATABASE `{scratch.database}` CHARACTER SET utf8mb4"))
-        yield scratch.render_as_string(hide_password=False)
-    finally:
-        with server.connect() as connection:
-            connection.execute(text(f"DROP DATABASE IF EXISTS `{scratch.database}`"))
-        server.dispose()
+    with sibling_mariadb(mariadb_url, "_mig") as url:
+        yield url
 
 
 @pytest.fixture(params=["sqlite", pytest.param("mariadb", marks=pytest.mark.mariadb)])

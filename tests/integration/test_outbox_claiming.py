@@ -1,8 +1,9 @@
 """The outbox repository's contract (fake, SQLite, MariaDB) and its claiming under concurrency.
 
-Rows these tests add are due since ``LONG_AGO``, so they come first in the
-relay's order whatever else the shared test database holds, and are deleted
-at the end.
+The databases are this module's own (a migrated SQLite file, a sibling
+MariaDB database): the session's live servers run relays on the shared test
+database, and one of them would send, with its own sender, rows these tests
+count. Rows a test adds are deleted at its end, so each test starts empty.
 """
 
 import threading
@@ -26,6 +27,7 @@ from mail.domain.outbox_email import DeliveryPolicy, EmailKind, EmailStatus, Out
 from mail.infra.db_models import OutboxEmailRow
 from mail.infra.unit_of_work import SqlAlchemyMailUnitOfWork
 from tests.fakes import FakeEmailRenderer, FakeEmailSender, FakeMailUnitOfWork
+from tests.support import migrate, sibling_mariadb
 
 BACKENDS = ["fake", "sqlite", pytest.param("mariadb", marks=pytest.mark.mariadb)]
 DATABASES = ["sqlite", pytest.param("mariadb", marks=pytest.mark.mariadb)]
@@ -45,8 +47,22 @@ def engines() -> Iterator[dict[str, Engine]]:
         engine.dispose()
 
 
+@pytest.fixture(scope="module")
+def own_sqlite_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    url = f"sqlite:///{tmp_path_factory.mktemp('outbox') / 'outbox.db'}"
+    migrate(url)
+    return url
+
+
+@pytest.fixture(scope="module")
+def own_mariadb_url(mariadb_url: str) -> Iterator[str]:
+    with sibling_mariadb(mariadb_url, "_outbox") as url:
+        migrate(url)
+        yield url
+
+
 def factory_for(request: pytest.FixtureRequest, *, engines: dict[str, Engine], backend: str) -> sessionmaker[Session]:
-    url = request.getfixturevalue(f"{backend}_url")
+    url = request.getfixturevalue(f"own_{backend}_url")
     if url not in engines:
         engines[url] = build_engine(url)
     return build_session_factory(engines[url])
