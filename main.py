@@ -28,6 +28,7 @@ from middlewares.trusted_host import JsonTrustedHostMiddleware
 from note.interface.router import IMPORT_ROUTE
 from note.interface.router import router as note_router
 from observability.log import configure_logging
+from observability.metrics import empty_shared_directory, process_exits
 from user.application.user_service import AdminBootstrap
 from user.interface.pages import router as user_pages_router
 from user.interface.router import router as user_router
@@ -132,6 +133,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
             await run_in_threadpool(thread.stop)
         await run_in_threadpool(container.email_handoff().close)
         container.engine().dispose()
+        process_exits()
 
 
 def upgrade_database(database_url: str) -> None:
@@ -151,6 +153,7 @@ def main() -> None:
     except OperationalError as error:
         # A server that is down is not a bug: one line, no traceback.
         raise SystemExit(f"cannot migrate the database (DATABASE_URL): {error.orig}") from None
+    empty_shared_directory()  # one process: the counts of an earlier run in PROMETHEUS_MULTIPROC_DIR are not its own
     uvicorn.run(
         create_app(settings),
         host=settings.host,

@@ -3,12 +3,14 @@
 Labelled by method, route *template* (``/notes/{note_id}``, never the raw
 path, so ids cannot explode the label set) and status. A method outside the
 standard ones is counted as ``OTHER``, for the same reason: clients choose
-methods freely. Metrics live in the process that serves the request (under
-``uvicorn --workers N``, each worker has its own).
+methods freely. Under ``uvicorn --workers N`` every worker's counts are
+summed at each scrape (``observability/metrics.py``, imported first for that).
 """
 
 from prometheus_client import Counter, Histogram
 from starlette.types import Scope
+
+import observability.metrics  # noqa: F401 - first: it decides where metric values live (one process or all workers)
 
 UNMATCHED_ROUTE = "<unmatched>"
 OTHER_METHOD = "OTHER"

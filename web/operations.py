@@ -4,11 +4,11 @@ from typing import Annotated, Literal, Protocol
 
 from dependency_injector.wiring import inject
 from fastapi import APIRouter, Depends, Request, Response, status
-from prometheus_client import REGISTRY
 from prometheus_client.exposition import choose_encoder
 from pydantic import BaseModel
 
 import mail.infra.metrics  # noqa: F401 - registers the email metrics, so /metrics shows them from the start
+from observability.metrics import registry_to_scrape
 from web.injection import Provided
 
 router = APIRouter(tags=["operations"])
@@ -58,7 +58,7 @@ async def health(
     responses={
         200: {"content": {"text/plain": {"schema": {"type": "string"}}}, "description": "Prometheus text format"}
     },
-    summary="Prometheus metrics of this process",
+    summary="Prometheus metrics of the service (every worker process's counts, summed)",
 )
 def metrics(request: Request) -> Response:
     """The text format (0.0.4) by default; OpenMetrics when the scraper's ``Accept`` asks for it.
@@ -66,4 +66,4 @@ def metrics(request: Request) -> Response:
     ``Accept`` is read from the request, not declared as a parameter: a parameter would make FastAPI
     declare a 422 that no ``Accept`` can cause."""
     encode, content_type = choose_encoder(request.headers.get("accept", ""))
-    return Response(encode(REGISTRY), media_type=content_type)
+    return Response(encode(registry_to_scrape()), media_type=content_type)

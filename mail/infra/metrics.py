@@ -12,23 +12,47 @@ indirect imports too).
   the outbox rows not sent yet: it runs at every ``GET /metrics`` scrape, so
   each process reports the database's own figure.
 
-Metrics live in the process that records them: under ``uvicorn --workers N``
-each worker has its own counters, and a Celery worker's counters are not on
-the web processes' ``/metrics``.
+Under ``uvicorn --workers N`` the web workers' counters are summed
+(``observability/metrics.py``); a Celery worker's counters are its own, not
+on the web processes' ``/metrics``.
 """
 
 import logging
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
-from prometheus_client import Counter, Gauge
+from prometheus_client import Counter
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+from observability.metrics import add_scrape_time_collector
 
 logger = logging.getLogger(__name__)
 
 EMAILS_SENT = Counter("emails_sent", "Emails handed over to the SMTP server (or written to the log)")
 EMAILS_FAILED = Counter("emails_failed", "Email send attempts that failed and will be retried (each retry counts)")
 EMAILS_REFUSED = Counter("emails_refused", "Emails the SMTP server refused for good (FAILED, never retried)")
-OUTBOX_PENDING = Gauge("outbox_pending", "Emails recorded in the outbox and not sent yet")
+
+
+class OutboxPending(Collector):
+    """The gauge ``outbox_pending``, counted at every scrape by ``count`` (none before it is set)."""
+
+    def __init__(self) -> None:
+        self.count: Callable[[], float] | None = None
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        if self.count is None:
+            return
+        try:
+            pending = float(self.count())
+        except Exception as error:
+            logger.warning("outbox_pending: counting failed: %s", error.__class__.__name__)
+            pending = math.nan
+        yield GaugeMetricFamily("outbox_pending", "Emails recorded in the outbox and not sent yet", value=pending)
+
+
+OUTBOX_PENDING = OutboxPending()
+add_scrape_time_collector(OUTBOX_PENDING)
 
 
 def email_sent() -> None:
@@ -48,12 +72,4 @@ def track_outbox_pending(count: Callable[[], float]) -> None:
 
     If ``count`` raises (the database is down), the scrape still answers, with NaN.
     """
-
-    def pending() -> float:
-        try:
-            return float(count())
-        except Exception as error:
-            logger.warning("outbox_pending: counting failed: %s", error.__class__.__name__)
-            return math.nan
-
-    OUTBOX_PENDING.set_function(pending)
+    OUTBOX_PENDING.count = count

@@ -18,13 +18,10 @@ def value(name: str) -> float:
 
 @pytest.fixture
 def outbox_gauge() -> Iterator[None]:
-    # prometheus_client has no public way to undo set_function: put back what an app set, if any.
-    saved = vars(OUTBOX_PENDING).get("_child_samples")
+    # Put back what an app of the session tracked, if any.
+    saved = OUTBOX_PENDING.count
     yield
-    if saved is None:
-        vars(OUTBOX_PENDING).pop("_child_samples", None)
-    else:
-        OUTBOX_PENDING._child_samples = saved  # type: ignore[method-assign]
+    OUTBOX_PENDING.count = saved
 
 
 def test_email_sent_and_failed_count_one_each() -> None:
