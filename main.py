@@ -22,7 +22,7 @@ from middlewares.activity_log import ActivityLogMiddleware
 from middlewares.body_limit import BodySizeLimitMiddleware
 from middlewares.cors import AllowedOriginsCORSMiddleware
 from middlewares.error_handlers import register_error_handlers
-from middlewares.http_protocol import MAX_HEAD_BYTES, HeaderCountLimitMiddleware, LoggedH11Protocol
+from middlewares.http_protocol import HeaderCountLimitMiddleware, LoggedHttpToolsProtocol
 from middlewares.request_context import RequestContextMiddleware
 from middlewares.trusted_host import JsonTrustedHostMiddleware
 from note.interface.router import IMPORT_ROUTE
@@ -160,9 +160,8 @@ def main() -> None:
         port=settings.port,
         log_config=None,
         access_log=False,
-        # h11, bounded, logging what it refuses (middlewares/http_protocol.py): httptools has no head limit.
-        http=LoggedH11Protocol,
-        h11_max_incomplete_event_size=MAX_HEAD_BYTES,
+        # httptools, with a bound on the head and a log line for what it refuses (middlewares/http_protocol.py).
+        http=LoggedHttpToolsProtocol,
         # uvicorn believes X-Forwarded-For from 127.0.0.1 unless told otherwise: here only
         # FORWARDED_ALLOW_IPS is believed, and nobody when it is unset (an empty list).
         forwarded_allow_ips=list(settings.forwarded_allow_ips),

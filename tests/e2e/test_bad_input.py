@@ -616,7 +616,7 @@ def test_a_content_length_over_1_mib_is_413_before_the_body_arrives(server: Live
 def test_a_body_longer_than_its_content_length_is_cut_there(server: LiveServer, live_victim: Victim) -> None:
     """HTTP frames the body by its Content-Length: the server reads 100 bytes (not JSON: 422) and takes the
     2 MiB after them for the next request, which is no HTTP request at all: a head with no end past
-    32 KiB (431, then close; middlewares/http_protocol.py), or bytes h11 refuses (a JSON 400)."""
+    32 KiB (431, then close; middlewares/http_protocol.py), or bytes the parser refuses (a JSON 400)."""
     head = request_head("POST", "/notes", live_victim, content_type="application/json", content_length="100")
 
     # The first 100 bytes end inside the content: not a note, whatever the rest would have made of it.
