@@ -7,9 +7,11 @@ import time
 from pathlib import Path
 from typing import Any
 
+from pymysql.constants.SERVER_STATUS import SERVER_STATUS_IN_TRANS
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import ExceptionContext, make_url
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import PoolResetState
 
 logger = logging.getLogger(__name__)
 
@@ -31,9 +33,19 @@ PRIVATE_FILE = 0o600
 
 
 def build_engine(url: str, *, pool_size: int = 20, max_overflow: int = 20) -> Engine:
-    """An engine with pre-ping, so a restarted database is survived, and
+    """An engine that costs each request as few round trips as it can, and
     ``hide_parameters``: an error's message never carries a statement's
     values (a password hash, an email) into a log line.
+
+    No pre-ping: a pooled connection is not pinged at every checkout (one
+    round trip a unit of work). Connections are recycled after an hour,
+    before MariaDB's ``wait_timeout`` (8 h) ends them; one the server has
+    dropped anyway (a restart) fails its request with a 503, and the pool
+    then discards every connection it opened before (SQLAlchemy invalidates
+    the pool on a disconnect), so the next requests reconnect. A returned
+    connection is rolled back only if a transaction is still open on it
+    (``_roll_back_open_transaction``): the unit of work has already ended
+    its own, and a second ROLLBACK would be one more round trip.
 
     SQLite: foreign keys on (for ``ON DELETE CASCADE``), WAL, and every
     transaction started with ``BEGIN IMMEDIATE`` so that concurrent writers
@@ -58,22 +70,43 @@ def build_engine(url: str, *, pool_size: int = 20, max_overflow: int = 20) -> En
         }
     engine = create_engine(
         url,
-        pool_pre_ping=True,
         pool_recycle=3600,
         pool_size=pool_size,
         max_overflow=max_overflow,
+        pool_reset_on_return=None,  # _roll_back_open_transaction does it, when there is something to roll back
         connect_args=connect_args,
         hide_parameters=True,
     )
+    event.listen(engine, "reset", _roll_back_open_transaction)
     if is_mysql:
         _FailFast(FAIL_FAST_SECONDS).attach(engine)
     return engine
 
 
+def _roll_back_open_transaction(dbapi_connection: Any, _record: Any, reset_state: PoolResetState) -> None:
+    """The pool's reset of a connection coming back: a ROLLBACK only if a transaction is open.
+
+    The session has normally rolled back or committed already (SQLAlchemy
+    then knows, except when a ``Session`` closes: it ends its transaction
+    first, and the pool would roll back a second time). PyMySQL keeps the
+    server's "in transaction" status flag of the last reply, sqlite3 its own
+    ``in_transaction``; any other driver is rolled back as before.
+    """
+    if reset_state.terminate_only or reset_state.transaction_was_reset:
+        return
+    server_status = getattr(dbapi_connection, "server_status", None)
+    if isinstance(server_status, int):
+        if server_status & SERVER_STATUS_IN_TRANS:
+            dbapi_connection.rollback()
+        return
+    if getattr(dbapi_connection, "in_transaction", True):
+        dbapi_connection.rollback()
+
+
 class _FailFast:
     """Refuses new connections for a moment after one could not be made.
 
-    A pooled connection's pre-ping, or a new connection's handshake, that
+    A statement on a pooled connection, or a new connection's handshake, that
     finds the server gone or silent opens the window; while it is open a
     new connection fails at once (a 503 for its request) instead of waiting
     out its own timeout. The first attempt after the window tries for real.
@@ -118,10 +151,11 @@ def _sqlite_engine(url: str) -> Engine:
     ensure_sqlite_directory(url)
     engine = create_engine(
         url,
-        pool_pre_ping=True,
+        pool_reset_on_return=None,  # as build_engine's
         connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
         hide_parameters=True,
     )
+    event.listen(engine, "reset", _roll_back_open_transaction)
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:

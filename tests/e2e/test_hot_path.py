@@ -1,0 +1,159 @@
+"""What one request costs on the hot path, counted, so that it cannot creep back (docs/benchmarks.md).
+
+For each request the tests count the hand-offs to a worker thread (anyio's
+``to_thread.run_sync``, what FastAPI runs a sync dependency or route with),
+the pool checkouts, the statements, and on MariaDB every round trip to the
+server (each command PyMySQL sends: a statement, a ping, a ROLLBACK, a
+COMMIT). Only the worker threads are counted, where the request reaches the
+database: the app's email relay and digest threads are left out.
+"""
+
+import threading
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import anyio.to_thread
+import pymysql.connections
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import event
+
+from tests.note_support import create_note
+from tests.support import app_client, new_user
+
+# The app's periodic threads (email relay, digest) stay out of the way: one pass at start, then none
+# for an hour (and the counters skip their threads anyway).
+QUIET = {"email_relay_interval_seconds": 3600, "digest_interval_seconds": 3600}
+
+
+@dataclass
+class Cost:
+    hops: int = 0
+    checkouts: int = 0
+    statements: int = 0
+    round_trips: int = 0  # MariaDB only: 0 on SQLite, which has no server
+
+
+class Meter:
+    """Counts what the request's threads do, on the app's engine and on PyMySQL's connections."""
+
+    def __init__(self, app: FastAPI) -> None:
+        self.engine = app.state.container.engine()
+        self.counts: Counter[str] = Counter()
+        self.on = False
+
+    def _ours(self) -> bool:
+        # The database is reached only from the worker threads that run sync dependencies and routes.
+        return self.on and threading.current_thread().name.startswith("AnyIO worker thread")
+
+    @contextmanager
+    def installed(self, monkeypatch: pytest.MonkeyPatch) -> Iterator["Meter"]:
+        meter = self
+        run_sync = anyio.to_thread.run_sync
+        execute_command = pymysql.connections.Connection._execute_command
+
+        async def counting_run_sync(*args: Any, **kwargs: Any) -> Any:
+            if meter.on:
+                meter.counts["hops"] += 1
+            return await run_sync(*args, **kwargs)
+
+        def counting_execute_command(connection: Any, command: int, sql: Any) -> Any:
+            if meter._ours():
+                meter.counts["round_trips"] += 1
+            return execute_command(connection, command, sql)
+
+        def on_checkout(*_: Any) -> None:
+            if meter._ours():
+                meter.counts["checkouts"] += 1
+
+        def on_statement(*_: Any) -> None:
+            if meter._ours():
+                meter.counts["statements"] += 1
+
+        monkeypatch.setattr(anyio.to_thread, "run_sync", counting_run_sync)
+        monkeypatch.setattr(pymysql.connections.Connection, "_execute_command", counting_execute_command)
+        event.listen(self.engine, "checkout", on_checkout)
+        event.listen(self.engine, "before_cursor_execute", on_statement)
+        try:
+            yield self
+        finally:
+            event.remove(self.engine, "checkout", on_checkout)
+            event.remove(self.engine, "before_cursor_execute", on_statement)
+
+    def cost(self, client: TestClient, method: str, url: str, **kwargs: Any) -> Cost:
+        self.counts.clear()
+        self.on = True
+        try:
+            response = client.request(method, url, **kwargs)
+        finally:
+            self.on = False
+        assert response.status_code < 300, response.text
+        return Cost(**self.counts)
+
+
+@pytest.fixture
+def metered(database_url: str, app: FastAPI, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[TestClient, Meter]]:
+    with app_client(database_url, restore=app, **QUIET) as client, Meter(client.app).installed(monkeypatch) as meter:  # type: ignore[arg-type]
+        yield client, meter
+
+
+@dataclass(frozen=True)
+class Scenario:
+    method: str
+    path: str  # {note} is a note of the caller's, tagged "a" and "b"
+    params: dict[str, str] | None = None
+    json: dict[str, Any] | None = None
+    if_match: bool = False
+
+
+NEW_NOTE = {"title": "t", "content": "c", "memo_date": "20261201", "tags": ["x", "y", "z"]}
+SCENARIOS = {
+    "list_notes": Scenario("GET", "/notes"),
+    "get_note": Scenario("GET", "/notes/{note}"),
+    "notes_by_tag": Scenario("GET", "/notes/tags/a/notes"),
+    "search_notes": Scenario("GET", "/notes", params={"q": "note"}),
+    "create_note": Scenario("POST", "/notes", json=NEW_NOTE),
+    "update_note": Scenario("PUT", "/notes/{note}", json={"tags": ["p", "q"]}, if_match=True),
+}  # fmt: skip
+READ = Cost(hops=3, checkouts=2, statements=2, round_trips=4)
+# On MariaDB: the statements, plus one transaction end (ROLLBACK, or COMMIT for a write) a checkout.
+EXPECTED = {
+    "list_notes": READ,
+    "get_note": READ,
+    "notes_by_tag": READ,
+    "search_notes": READ,
+    "create_note": Cost(hops=3, checkouts=2, statements=6, round_trips=8),
+    "update_note": Cost(hops=3, checkouts=2, statements=10, round_trips=12),
+}
+# SQLite starts every transaction with BEGIN IMMEDIATE, one statement more a checkout; no server, no round trip.
+SQLITE_BEGINS = 2
+
+
+@pytest.mark.parametrize("name", SCENARIOS)
+def test_what_a_request_costs(metered: tuple[TestClient, Meter], database_url: str, name: str) -> None:
+    client, meter = metered
+    _, headers = new_user(client)
+    note = create_note(client, headers, tags=["a", "b"])
+    for _ in range(3):  # the pool and the statement caches warm
+        client.get("/notes", headers=headers)
+    scenario = SCENARIOS[name]
+    if scenario.if_match:
+        headers = {**headers, "If-Match": client.get(f"/notes/{note['id']}", headers=headers).headers["ETag"]}
+
+    cost = meter.cost(
+        client,
+        scenario.method,
+        scenario.path.format(note=note["id"]),
+        params=scenario.params,
+        json=scenario.json,
+        headers=headers,
+    )
+
+    expected = EXPECTED[name]
+    if database_url.startswith("sqlite"):
+        expected = Cost(expected.hops, expected.checkouts, expected.statements + SQLITE_BEGINS, round_trips=0)
+    assert cost == expected
