@@ -20,6 +20,7 @@ from common.clock import SystemClock
 from common.ulid_ids import UlidIdGenerator
 from common.unit_of_work import WriteConflict
 from database.engine import MYSQL_LOCK_WAIT_TIMEOUT_SECONDS, build_engine, build_session_factory
+from note.application.commands import NoteDraft
 from note.application.note_service import NoteService
 from note.domain.errors import NoteOwnerGone
 from note.infra.unit_of_work import SqlAlchemyNoteUnitOfWork
@@ -276,7 +277,9 @@ def race_a_deletion_against_note_writes(session_factory: sessionmaker[Session], 
                 clock=SystemClock(),
                 ids=ids,
             )
-            return role, notes.create_note(actor_id=user.id, title="t", content="c", memo_date="20261201", tags=TAGS)
+            return role, notes.create_note(
+                actor_id=user.id, draft=NoteDraft(title="t", content="c", memo_date="20261201", tags=TAGS)
+            )
         except Exception as error:
             return role, error
 
