@@ -34,6 +34,7 @@ from tests.integration.test_user_concurrency import (
     warm_pool,
 )
 from tests.note_support import SHARE_CIPHER
+from user.application.commands import AccountChanges
 from user.application.ports import PasswordCheck
 from user.application.user_service import UserService
 from user.domain.errors import InvalidCredentials, LoginThrottled, WrongCurrentPassword
@@ -134,14 +135,16 @@ def race_renames_against_a_password_change(session_factory: sessionmaker[Session
 
     def rename() -> None:
         for round_number in range(200):
-            make_service(session_factory).update_me(actor_id=user.id, name=f"Name {round_number}")
+            make_service(session_factory).update_me(
+                actor_id=user.id, changes=AccountChanges(name=f"Name {round_number}")
+            )
             if changed.is_set():
                 return
 
     def change_password() -> None:
         try:
             make_service(session_factory, SlowHasher(0.02)).update_me(
-                actor_id=user.id, password=NEW_PASSWORD, current_password=PASSWORD
+                actor_id=user.id, changes=AccountChanges(password=NEW_PASSWORD, current_password=PASSWORD)
             )
         finally:
             changed.set()
@@ -169,7 +172,7 @@ def test_two_password_changes_with_one_current_password_let_one_win(session_fact
     results = run_together(
         2,
         lambda: make_service(session_factory, SlowHasher(0.1)).update_me(
-            actor_id=user.id, password=passwords.pop(), current_password=PASSWORD
+            actor_id=user.id, changes=AccountChanges(password=passwords.pop(), current_password=PASSWORD)
         ),
     )
 
@@ -190,13 +193,13 @@ def test_a_password_change_holds_no_write_lock_while_it_hashes(session_factory: 
     hashing_seconds = 0.5
     changing = threading.Thread(
         target=make_service(session_factory, SlowHasher(hashing_seconds)).update_me,
-        kwargs={"actor_id": changer.id, "password": NEW_PASSWORD, "current_password": PASSWORD},
+        kwargs={"actor_id": changer.id, "changes": AccountChanges(password=NEW_PASSWORD, current_password=PASSWORD)},
     )
     changing.start()
     try:
         time.sleep(hashing_seconds / 2)  # the change is checking the current password now
         started = time.perf_counter()
-        make_service(session_factory).update_me(actor_id=bystander.id, name="Unblocked")
+        make_service(session_factory).update_me(actor_id=bystander.id, changes=AccountChanges(name="Unblocked"))
         waited = time.perf_counter() - started
     finally:
         changing.join(timeout=10)
