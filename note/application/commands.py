@@ -6,7 +6,7 @@ so no signature between the route and the entity changes for it.
 """
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TypeVar
 
@@ -50,8 +50,10 @@ class NoteChanges:
 
     def checked(self) -> "NoteChanges":
         """The same changes with every given field checked by the note's rules (``InvalidNoteInput``),
-        the tags normalized: what the use case does before its transaction opens."""
-        return NoteChanges(
+        the tags normalized: what the use case does before its transaction opens. A field without
+        a rule passes as it is."""
+        return replace(
+            self,
             title=_given(self.title, check_title),
             content=_given(self.content, check_content),
             memo_date=_given(self.memo_date, check_memo_date),
