@@ -1,19 +1,19 @@
 """The note app's use cases: one public method each, one unit of work each."""
 
 import logging
-from collections.abc import Collection, Sequence
-from datetime import date
+from collections.abc import Collection
 
 from common.clock import Clock
 from common.ids import IdGenerator
 from common.pagination import Page, PageRequest
 from common.unit_of_work import retry_on_conflict
+from note.application.commands import NoteChanges, NoteDraft
 from note.application.ports import NoteUnitOfWork
 from note.domain.errors import NoteNotFound, NoteVersionMismatch, NoteWriteConflict, TagNotFound
-from note.domain.note import Note, check_content, check_title, parse_memo_date
+from note.domain.note import Note
 from note.domain.review import ReviewSchedule
 from note.domain.search import EVERY_NOTE, NoteSearch
-from note.domain.tag import Tag, check_tag_name, normalize_tag_names
+from note.domain.tag import Tag, check_tag_name
 
 logger = logging.getLogger(__name__)
 
@@ -24,27 +24,11 @@ class NoteService:
         self._clock = clock
         self._ids = ids
 
-    def create_note(
-        self,
-        *,
-        actor_id: str,
-        title: str,
-        content: str,
-        memo_date: str,
-        tags: Sequence[str] = (),
-    ) -> Note:
-        """``memo_date`` is ``YYYYMMDD``. Every rule is checked before the transaction opens.
+    def create_note(self, *, actor_id: str, draft: NoteDraft) -> Note:
+        """Every rule is checked before the transaction opens.
 
         The note's review schedule is written in the same transaction: first due a day later."""
-        note = Note.create(
-            note_id=self._ids.new_id(),
-            user_id=actor_id,
-            title=title,
-            content=content,
-            memo_date=parse_memo_date(memo_date),
-            tags=list(tags),
-            now=self._clock.now(),
-        )
+        note = draft.to_note(note_id=self._ids.new_id(), user_id=actor_id, now=self._clock.now())
 
         def create() -> Note:
             with self._uow as uow:
@@ -67,13 +51,10 @@ class NoteService:
         *,
         actor_id: str,
         note_id: str,
+        changes: NoteChanges,
         if_match: Collection[int] | None = None,
-        title: str | None = None,
-        content: str | None = None,
-        memo_date: str | None = None,
-        tags: Sequence[str] | None = None,
     ) -> Note:
-        """Change the given fields (``None`` = unchanged; ``tags=[]`` clears).
+        """Change the fields ``changes`` gives (``None`` = unchanged; ``tags=[]`` clears).
 
         ``if_match``: the versions the caller accepts as current (``None``: any).
         The note is locked while it is checked and written, and the write
@@ -82,20 +63,14 @@ class NoteService:
         ``NoteVersionMismatch`` and change nothing. Tags the change leaves
         unused are removed in the same transaction.
         """
-        # Checked up front, so bad input never opens a transaction.
-        if title is not None:
-            check_title(title)
-        if content is not None:
-            check_content(content)
-        new_memo_date: date | None = None if memo_date is None else parse_memo_date(memo_date)
-        new_tags = None if tags is None else normalize_tag_names(tags)
+        checked = changes.checked()  # up front, so bad input never opens a transaction
 
         def update() -> Note:
             with self._uow as uow:
                 note = self._owned(uow.notes.get_for_update(note_id), actor_id)
                 self._check_version(note, if_match)
                 previous_version, previous_tags = note.version, list(note.tags)
-                note.update(now=self._clock.now(), title=title, content=content, memo_date=new_memo_date, tags=new_tags)
+                checked.apply_to(note, now=self._clock.now())
                 if not uow.notes.update(note, expected_version=previous_version):
                     raise NoteVersionMismatch()
                 uow.tags.remove_unused(user_id=actor_id, names=note.tags_dropped_since(previous_tags))

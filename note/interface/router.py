@@ -89,13 +89,7 @@ def _with_headers(code: int, headers: dict[str, Any]) -> dict[int | str, dict[st
 )
 @inject
 def create_note(*, body: NoteCreate, actor: CurrentUser, response: Response, service: NoteServiceDep) -> NoteResponse:
-    note = service.create_note(
-        actor_id=actor.id,
-        title=body.title,
-        content=body.content,
-        memo_date=body.memo_date,
-        tags=body.tags or [],
-    )
+    note = service.create_note(actor_id=actor.id, draft=body.to_command())
     response.headers["Location"] = f"/notes/{note.id}"
     response.headers["ETag"] = etag(note.version)
     return NoteResponse.from_domain(note)
@@ -287,15 +281,7 @@ def update_note(
     response: Response,
     service: NoteServiceDep,
 ) -> NoteResponse:
-    note = service.update_note(
-        actor_id=actor.id,
-        note_id=note_id,
-        if_match=if_match,
-        title=body.title,
-        content=body.content,
-        memo_date=body.memo_date,
-        tags=body.tags,
-    )
+    note = service.update_note(actor_id=actor.id, note_id=note_id, changes=body.to_command(), if_match=if_match)
     response.headers["ETag"] = etag(note.version)
     return NoteResponse.from_domain(note)
 

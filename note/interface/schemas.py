@@ -6,7 +6,7 @@ from typing import Annotated, Any, Literal, Self
 from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
 
 from common.pagination import Page
-from note.application.commands import ImportOutcome, NoteToImport
+from note.application.commands import ImportOutcome, NoteChanges, NoteDraft, NoteToImport
 from note.domain.note import (
     CONTENT_MAX_LENGTH,
     CONTENT_MIN_LENGTH,
@@ -121,6 +121,9 @@ class NoteCreate(BaseModel):
     memo_date: MemoDate
     tags: TagNames | None = Field(default=None, description="No tags when omitted or null")
 
+    def to_command(self) -> NoteDraft:
+        return NoteDraft(title=self.title, content=self.content, memo_date=self.memo_date, tags=self.tags or [])
+
 
 class NoteUpdate(BaseModel):
     """Every field is optional: omitted or ``null`` leaves it as it is; ``tags: []`` clears the tags."""
@@ -129,6 +132,9 @@ class NoteUpdate(BaseModel):
     content: Content | None = None
     memo_date: MemoDate | None = None
     tags: TagNames | None = None
+
+    def to_command(self) -> NoteChanges:
+        return NoteChanges(title=self.title, content=self.content, memo_date=self.memo_date, tags=self.tags)
 
 
 def _note_fields(note: Note) -> dict[str, Any]:

@@ -10,6 +10,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from common.ulid_ids import UlidIdGenerator
+from note.application.commands import NoteDraft
 from note.application.note_service import NoteService
 from note.domain.review import MemoryState, Rating, ReviewSchedule, ReviewState
 from note.infra.fsrs_review_scheduler import FsrsReviewScheduler
@@ -74,7 +75,7 @@ def test_a_note_is_written_with_its_schedule_and_deleted_with_it(session_factory
         uow=SqlAlchemyNoteUnitOfWork(session_factory, ids, share_cipher=SHARE_CIPHER), clock=FakeClock(NOW), ids=ids
     )
 
-    note = service.create_note(actor_id=user_id, title="t", content="c", memo_date="20261201")
+    note = service.create_note(actor_id=user_id, draft=NoteDraft(title="t", content="c", memo_date="20261201"))
     with SqlAlchemyNoteUnitOfWork(session_factory, ids, share_cipher=SHARE_CIPHER) as uow:
         schedule = uow.schedules.get_for_update(note.id)
     service.delete_note(actor_id=user_id, note_id=note.id)

@@ -17,6 +17,7 @@ from mail.domain.outbox_email import DEFAULT_DELIVERY_POLICY
 from mail.infra.repository import SqlAlchemyOutbox
 from tests.fakes import FakeEmailHandoff, FakePasswordHasher, FakeTokenIssuer, fake_account_emails
 from user.application.account_service import AccountService
+from user.application.commands import AccountChanges
 from user.application.user_service import UserService
 from user.domain.account_token import TokenPurpose
 from user.domain.errors import EmailAlreadyRegistered, InvalidCredentials, WrongCurrentPassword
@@ -162,7 +163,10 @@ def test_a_refused_update_changes_nothing(session_factory: sessionmaker[Session]
     user = service.register(name="First", email=email, password=PASSWORD)
 
     with pytest.raises(WrongCurrentPassword):
-        service.update_me(actor_id=user.id, name="Renamed", password="a new password", current_password="wrong one")
+        service.update_me(
+            actor_id=user.id,
+            changes=AccountChanges(name="Renamed", password="a new password", current_password="wrong one"),
+        )
 
     with SqlAlchemyUserUnitOfWork(session_factory=session_factory) as uow:
         assert uow.users.get(user.id) == user

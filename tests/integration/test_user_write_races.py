@@ -20,6 +20,7 @@ from common.clock import SystemClock
 from common.ulid_ids import UlidIdGenerator
 from common.unit_of_work import WriteConflict
 from database.engine import MYSQL_LOCK_WAIT_TIMEOUT_SECONDS, build_engine, build_session_factory
+from note.application.commands import NoteDraft
 from note.application.note_service import NoteService
 from note.domain.errors import NoteOwnerGone
 from note.infra.unit_of_work import SqlAlchemyNoteUnitOfWork
@@ -33,6 +34,7 @@ from tests.integration.test_user_concurrency import (
     warm_pool,
 )
 from tests.note_support import SHARE_CIPHER
+from user.application.commands import AccountChanges
 from user.application.ports import PasswordCheck
 from user.application.user_service import UserService
 from user.domain.errors import InvalidCredentials, LoginThrottled, WrongCurrentPassword
@@ -133,14 +135,16 @@ def race_renames_against_a_password_change(session_factory: sessionmaker[Session
 
     def rename() -> None:
         for round_number in range(200):
-            make_service(session_factory).update_me(actor_id=user.id, name=f"Name {round_number}")
+            make_service(session_factory).update_me(
+                actor_id=user.id, changes=AccountChanges(name=f"Name {round_number}")
+            )
             if changed.is_set():
                 return
 
     def change_password() -> None:
         try:
             make_service(session_factory, SlowHasher(0.02)).update_me(
-                actor_id=user.id, password=NEW_PASSWORD, current_password=PASSWORD
+                actor_id=user.id, changes=AccountChanges(password=NEW_PASSWORD, current_password=PASSWORD)
             )
         finally:
             changed.set()
@@ -168,7 +172,7 @@ def test_two_password_changes_with_one_current_password_let_one_win(session_fact
     results = run_together(
         2,
         lambda: make_service(session_factory, SlowHasher(0.1)).update_me(
-            actor_id=user.id, password=passwords.pop(), current_password=PASSWORD
+            actor_id=user.id, changes=AccountChanges(password=passwords.pop(), current_password=PASSWORD)
         ),
     )
 
@@ -189,13 +193,13 @@ def test_a_password_change_holds_no_write_lock_while_it_hashes(session_factory: 
     hashing_seconds = 0.5
     changing = threading.Thread(
         target=make_service(session_factory, SlowHasher(hashing_seconds)).update_me,
-        kwargs={"actor_id": changer.id, "password": NEW_PASSWORD, "current_password": PASSWORD},
+        kwargs={"actor_id": changer.id, "changes": AccountChanges(password=NEW_PASSWORD, current_password=PASSWORD)},
     )
     changing.start()
     try:
         time.sleep(hashing_seconds / 2)  # the change is checking the current password now
         started = time.perf_counter()
-        make_service(session_factory).update_me(actor_id=bystander.id, name="Unblocked")
+        make_service(session_factory).update_me(actor_id=bystander.id, changes=AccountChanges(name="Unblocked"))
         waited = time.perf_counter() - started
     finally:
         changing.join(timeout=10)
@@ -276,7 +280,9 @@ def race_a_deletion_against_note_writes(session_factory: sessionmaker[Session], 
                 clock=SystemClock(),
                 ids=ids,
             )
-            return role, notes.create_note(actor_id=user.id, title="t", content="c", memo_date="20261201", tags=TAGS)
+            return role, notes.create_note(
+                actor_id=user.id, draft=NoteDraft(title="t", content="c", memo_date="20261201", tags=TAGS)
+            )
         except Exception as error:
             return role, error
 

@@ -10,6 +10,7 @@ from common.pagination import Page, PageRequest
 from common.unit_of_work import retry_on_conflict
 from mail.application.ports import EmailHandoff, QueuedEmail
 from user.application.account_emails import AccountEmails
+from user.application.commands import AccountChanges, SignUpRequest
 from user.application.ports import AccessToken, PasswordHasher, TokenIssuer, UserUnitOfWork
 from user.domain.errors import (
     EmailAlreadyRegistered,
@@ -24,7 +25,6 @@ from user.domain.errors import (
 from user.domain.login_throttle import LoginThrottlePolicy
 from user.domain.user import (
     EMAIL_MAX_LENGTH,
-    Digest,
     Role,
     User,
     canonical_email,
@@ -73,10 +73,10 @@ class UserService:
         self._emails = emails
         self._account_emails = account_emails
 
-    def sign_up(self, *, name: str, email: str, password: str) -> SignUp:
+    def sign_up(self, *, request: SignUpRequest) -> SignUp:
         """A new USER account and its welcome email, committed in one transaction (the outbox),
         then handed off: the email goes out after the commit, and never fails the signup."""
-        user = self._new_user(name=name, email=email, password=password, role=Role.USER)
+        user = self._new_user(name=request.name, email=request.email, password=request.password, role=Role.USER)
         welcome = self._add_user(user, welcome=True)
         assert welcome is not None  # no dedupe key: always queued
         self._emails.hand_off(welcome)
@@ -156,17 +156,9 @@ class UserService:
             raise UserNotFound()
         return user
 
-    def update_me(
-        self,
-        *,
-        actor_id: str,
-        name: str | None = None,
-        password: str | None = None,
-        current_password: str | None = None,
-        timezone: str | None = None,
-        digest: Digest | None = None,
-    ) -> User:
-        """Rename, change the password (which ends every earlier token), the timezone and/or the digest.
+    def update_me(self, *, actor_id: str, changes: AccountChanges) -> User:
+        """Rename, change the password (which ends every earlier token), the timezone and/or the digest:
+        what ``changes`` gives (``None`` = unchanged).
 
         Both Argon2 runs (checking ``current_password``, hashing the new one)
         happen before the transaction. The transaction locks the user, and
@@ -176,15 +168,15 @@ class UserService:
         change never undoes it (only changed columns are written). A new
         password also queues the password-changed notice.
         """
-        if name is not None:
-            check_name(name)
-        if timezone is not None:
-            check_timezone(timezone)
+        if changes.name is not None:
+            check_name(changes.name)
+        if changes.timezone is not None:
+            check_timezone(changes.timezone)
         checked_hash = new_hash = None
-        if password is not None:
-            check_password(password)
-            checked_hash = self._check_current_password(actor_id, current_password)
-            new_hash = self._hasher.hash(password)
+        if changes.password is not None:
+            check_password(changes.password)
+            checked_hash = self._check_current_password(actor_id, changes.current_password)
+            new_hash = self._hasher.hash(changes.password)
 
         def update() -> tuple[User, QueuedEmail | None]:
             notice = None
@@ -198,11 +190,11 @@ class UserService:
                         raise WrongCurrentPassword()  # changed meanwhile: what was checked is no longer current
                     user.set_password_hash(new_hash, now=now)
                     notice = self._account_emails.stage_password_changed(uow, user, now=now)
-                if name is not None:
-                    user.rename(name, now=now)
-                if timezone is not None or digest is not None:
-                    user.set_preferences(now=now, timezone=timezone, digest=digest)
-                if any(value is not None for value in (name, password, timezone, digest)):
+                if changes.name is not None:
+                    user.rename(changes.name, now=now)
+                if changes.timezone is not None or changes.digest is not None:
+                    user.set_preferences(now=now, timezone=changes.timezone, digest=changes.digest)
+                if changes.changes_anything():
                     uow.users.save(user)
                     uow.commit()
             return user, notice

@@ -54,7 +54,7 @@ def create_user(
     response: Response,
     service: UserServiceDep,
 ) -> UserResponse:
-    signup = service.sign_up(name=body.name, email=body.email, password=body.password)
+    signup = service.sign_up(request=body.to_command())
     response.headers["Location"] = f"/users/{signup.user.id}"
     return UserResponse.from_domain(signup.user)
 
@@ -213,14 +213,7 @@ def get_user(user_id: str, actor: AccountUser, service: UserServiceDep) -> UserR
 )
 @inject
 def update_me(body: UserUpdate, actor: LoginUser, service: UserServiceDep) -> UserResponse:
-    user = service.update_me(
-        actor_id=actor.id,
-        name=body.name,
-        password=body.password,
-        current_password=body.current_password,
-        timezone=body.timezone,
-        digest=body.digest,
-    )
+    user = service.update_me(actor_id=actor.id, changes=body.to_command())
     return UserResponse.from_domain(user)
 
 

@@ -8,6 +8,7 @@ from pydantic import AfterValidator, BaseModel, Field
 
 from common.pagination import Page
 from user.application.access_service import CreatedPersonalToken
+from user.application.commands import AccountChanges, SignUpRequest
 from user.application.ports import AccessToken
 from user.domain.account_token import ACCOUNT_TOKEN_MAX_LENGTH
 from user.domain.personal_token import (
@@ -103,6 +104,9 @@ class UserCreate(BaseModel):
     email: Email
     password: Password
 
+    def to_command(self) -> SignUpRequest:
+        return SignUpRequest(name=self.name, email=self.email, password=self.password)
+
 
 class UserUpdate(BaseModel):
     name: Name | None = None
@@ -110,6 +114,15 @@ class UserUpdate(BaseModel):
     current_password: CurrentPassword | None = Field(default=None, description="Required to change the password")
     timezone: TimeZone | None = None
     digest: Digest | None = Field(default=None, description="weekly: the digest email every Monday 08:00 local time")
+
+    def to_command(self) -> AccountChanges:
+        return AccountChanges(
+            name=self.name,
+            password=self.password,
+            current_password=self.current_password,
+            timezone=self.timezone,
+            digest=self.digest,
+        )
 
 
 class UserResponse(ResponseModel):

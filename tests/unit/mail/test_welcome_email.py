@@ -21,6 +21,7 @@ from tests.fakes import (
     SequentialIds,
     fake_account_emails,
 )
+from user.application.commands import SignUpRequest
 from user.application.user_service import UserService
 from user.domain.errors import EmailAlreadyRegistered
 from user.domain.login_throttle import LoginThrottlePolicy
@@ -51,7 +52,7 @@ class World:
         )
 
     def sign_up(self, email: str = "dexter@example.com") -> QueuedEmail:
-        return self.users.sign_up(name="Dexter", email=email, password=PASSWORD).welcome_email
+        return self.users.sign_up(request=SignUpRequest(name="Dexter", email=email, password=PASSWORD)).welcome_email
 
     def row(self, outbox_id: str) -> OutboxEmail:
         return self.uow.outbox_state[outbox_id]

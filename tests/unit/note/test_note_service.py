@@ -4,6 +4,7 @@ import pytest
 
 from common.pagination import PageRequest
 from common.unit_of_work import WRITE_ATTEMPTS
+from note.application.commands import NoteChanges, NoteDraft
 from note.application.note_service import NoteService
 from note.domain.errors import InvalidNoteInput, NoteNotFound, NoteVersionMismatch, NoteWriteConflict
 from note.domain.search import NoteSearch, NoteSort
@@ -33,12 +34,12 @@ def service(uow: FakeNoteUnitOfWork, clock: FakeClock) -> NoteService:
 def write(service: NoteService, actor_id: str = ALICE, **fields: object) -> str:
     values: dict = {"title": "A title", "content": "Some content", "memo_date": "20261127", "tags": []}
     values.update(fields)
-    return service.create_note(actor_id=actor_id, **values).id
+    return service.create_note(actor_id=actor_id, draft=NoteDraft(**values)).id
 
 
 def test_create_stores_the_note_with_its_rules_applied(service: NoteService, uow: FakeNoteUnitOfWork) -> None:
     note = service.create_note(
-        actor_id=ALICE, title="오늘 🎉", content="본문", memo_date="20240229", tags=[" a ", "a", "B"]
+        actor_id=ALICE, draft=NoteDraft(title="오늘 🎉", content="본문", memo_date="20240229", tags=[" a ", "a", "B"])
     )
 
     assert service.get_note(actor_id=ALICE, note_id=note.id) == note
@@ -75,7 +76,7 @@ def test_another_users_note_is_not_found_for_every_use(service: NoteService, uow
     with pytest.raises(NoteNotFound):
         service.get_note(actor_id=BOB, note_id=note_id)
     with pytest.raises(NoteNotFound):
-        service.update_note(actor_id=BOB, note_id=note_id, title="stolen")
+        service.update_note(actor_id=BOB, note_id=note_id, changes=NoteChanges(title="stolen"))
     with pytest.raises(NoteNotFound):
         service.delete_note(actor_id=BOB, note_id=note_id)
 
@@ -87,7 +88,7 @@ def test_an_absent_note_is_not_found(service: NoteService) -> None:
     with pytest.raises(NoteNotFound):
         service.get_note(actor_id=ALICE, note_id="nope")
     with pytest.raises(NoteNotFound):
-        service.update_note(actor_id=ALICE, note_id="nope", title="x")
+        service.update_note(actor_id=ALICE, note_id="nope", changes=NoteChanges(title="x"))
     with pytest.raises(NoteNotFound):
         service.delete_note(actor_id=ALICE, note_id="nope")
 
@@ -96,7 +97,7 @@ def test_update_changes_only_what_is_given(service: NoteService, clock: FakeCloc
     note_id = write(service, title="Old", content="Body", memo_date="20260101", tags=["a", "b"])
     clock.advance(minutes=1)
 
-    updated = service.update_note(actor_id=ALICE, note_id=note_id, title="New")
+    updated = service.update_note(actor_id=ALICE, note_id=note_id, changes=NoteChanges(title="New"))
 
     assert (updated.title, updated.content, updated.tags, updated.version) == ("New", "Body", ["a", "b"], 2)
     assert updated.updated_at == clock.now() != updated.created_at
@@ -106,28 +107,33 @@ def test_update_changes_only_what_is_given(service: NoteService, clock: FakeCloc
 def test_update_with_empty_tags_clears_them_and_none_leaves_them(service: NoteService) -> None:
     note_id = write(service, tags=["a"])
 
-    assert service.update_note(actor_id=ALICE, note_id=note_id, tags=None).tags == ["a"]
-    assert service.update_note(actor_id=ALICE, note_id=note_id, tags=[]).tags == []
+    assert service.update_note(actor_id=ALICE, note_id=note_id, changes=NoteChanges(tags=None)).tags == ["a"]
+    assert service.update_note(actor_id=ALICE, note_id=note_id, changes=NoteChanges(tags=[])).tags == []
 
 
 def test_update_with_a_matching_version_succeeds(service: NoteService) -> None:
     note_id = write(service)
 
-    updated = service.update_note(actor_id=ALICE, note_id=note_id, if_match={1}, title="v2")
+    updated = service.update_note(actor_id=ALICE, note_id=note_id, if_match={1}, changes=NoteChanges(title="v2"))
 
     assert updated.version == 2
-    assert service.update_note(actor_id=ALICE, note_id=note_id, if_match={1, 2}, title="v3").version == 3
+    assert (
+        service.update_note(actor_id=ALICE, note_id=note_id, if_match={1, 2}, changes=NoteChanges(title="v3")).version
+        == 3
+    )
 
 
 def test_update_with_a_stale_version_fails_and_changes_nothing(service: NoteService, uow: FakeNoteUnitOfWork) -> None:
     note_id = write(service, tags=["keep"])
-    service.update_note(actor_id=ALICE, note_id=note_id, title="v2")
+    service.update_note(actor_id=ALICE, note_id=note_id, changes=NoteChanges(title="v2"))
     before = service.get_note(actor_id=ALICE, note_id=note_id)
     commits = uow.commits
 
     for stale in ({1}, set(), {3}):
         with pytest.raises(NoteVersionMismatch):
-            service.update_note(actor_id=ALICE, note_id=note_id, if_match=stale, title="lost", tags=["other"])
+            service.update_note(
+                actor_id=ALICE, note_id=note_id, if_match=stale, changes=NoteChanges(title="lost", tags=["other"])
+            )
 
     assert service.get_note(actor_id=ALICE, note_id=note_id) == before
     assert service.list_tags(actor_id=ALICE) == [Tag(name="keep", note_count=1)]
@@ -138,7 +144,7 @@ def test_invalid_update_changes_nothing(service: NoteService) -> None:
     note_id = write(service, title="Old")
 
     with pytest.raises(InvalidNoteInput):
-        service.update_note(actor_id=ALICE, note_id=note_id, title="New", memo_date="20230230")
+        service.update_note(actor_id=ALICE, note_id=note_id, changes=NoteChanges(title="New", memo_date="20230230"))
 
     assert service.get_note(actor_id=ALICE, note_id=note_id).title == "Old"
 
@@ -147,7 +153,7 @@ def test_a_tag_left_unused_by_an_update_is_removed(service: NoteService) -> None
     first = write(service, tags=["shared", "only-first"])
     write(service, tags=["shared"])
 
-    service.update_note(actor_id=ALICE, note_id=first, tags=["new"])
+    service.update_note(actor_id=ALICE, note_id=first, changes=NoteChanges(tags=["new"]))
 
     assert service.list_tags(actor_id=ALICE) == [Tag(name="new", note_count=1), Tag(name="shared", note_count=1)]
 
@@ -231,7 +237,9 @@ def test_a_write_aborted_for_a_deadlock_is_run_again_from_the_start() -> None:
     note_id = write(service, tags=["old"])
     uow.conflicts_left = WRITE_ATTEMPTS - 1
 
-    updated = service.update_note(actor_id=ALICE, note_id=note_id, if_match={1}, title="once", tags=["new"])
+    updated = service.update_note(
+        actor_id=ALICE, note_id=note_id, if_match={1}, changes=NoteChanges(title="once", tags=["new"])
+    )
 
     assert updated.version == 2
     assert service.get_note(actor_id=ALICE, note_id=note_id) == updated
@@ -273,7 +281,7 @@ def test_a_search_reads_the_callers_notes_only_and_follows_edits(service: NoteSe
         older,
         newer,
     ]
-    service.update_note(actor_id=ALICE, note_id=older, title="Rust basics")
+    service.update_note(actor_id=ALICE, note_id=older, changes=NoteChanges(title="Rust basics"))
     page = service.list_notes(actor_id=ALICE, page=PageRequest(), search=search)
     assert ([note.id for note in page.items], page.total_count) == ([newer], 1)
     by_tag = service.list_notes(actor_id=ALICE, page=PageRequest(), search=NoteSearch.parse(tags=["study"]))

@@ -4,7 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from note.application.commands import NoteToImport
+from note.application.commands import NoteDraft, NoteToImport
 from note.application.note_service import NoteService
 from note.application.portability_service import EXPORT_BATCH, MAX_IMPORTED_NOTES, PortabilityService
 from note.domain.errors import ImportTooLarge, InvalidNoteInput, TagNotFound
@@ -140,9 +140,15 @@ def test_an_export_reads_every_note_oldest_first_across_batches(portability: Por
 
 
 def test_renaming_onto_a_tag_merges_keeping_the_first_place(notes: NoteService, clock: FakeClock) -> None:
-    both = notes.create_note(actor_id=ALICE, title="t", content="c", memo_date="20261127", tags=["new", "x", "old"])
-    only_old = notes.create_note(actor_id=ALICE, title="t", content="c", memo_date="20261127", tags=["x", "old"])
-    only_new = notes.create_note(actor_id=ALICE, title="t", content="c", memo_date="20261127", tags=["new"])
+    both = notes.create_note(
+        actor_id=ALICE, draft=NoteDraft(title="t", content="c", memo_date="20261127", tags=["new", "x", "old"])
+    )
+    only_old = notes.create_note(
+        actor_id=ALICE, draft=NoteDraft(title="t", content="c", memo_date="20261127", tags=["x", "old"])
+    )
+    only_new = notes.create_note(
+        actor_id=ALICE, draft=NoteDraft(title="t", content="c", memo_date="20261127", tags=["new"])
+    )
     clock.advance(minutes=1)
 
     tag = notes.rename_tag(actor_id=ALICE, tag_name=" old ", new_name="new ")
@@ -158,7 +164,7 @@ def test_renaming_onto_a_tag_merges_keeping_the_first_place(notes: NoteService, 
 
 
 def test_a_tag_change_of_an_unknown_or_another_users_tag_is_not_found(notes: NoteService) -> None:
-    notes.create_note(actor_id=BOB, title="t", content="c", memo_date="20261127", tags=["bobs"])
+    notes.create_note(actor_id=BOB, draft=NoteDraft(title="t", content="c", memo_date="20261127", tags=["bobs"]))
 
     with pytest.raises(TagNotFound):
         notes.rename_tag(actor_id=ALICE, tag_name="bobs", new_name="mine")
@@ -169,14 +175,16 @@ def test_a_tag_change_of_an_unknown_or_another_users_tag_is_not_found(notes: Not
 
 
 def test_an_invalid_new_name_is_refused(notes: NoteService) -> None:
-    notes.create_note(actor_id=ALICE, title="t", content="c", memo_date="20261127", tags=["a"])
+    notes.create_note(actor_id=ALICE, draft=NoteDraft(title="t", content="c", memo_date="20261127", tags=["a"]))
 
     with pytest.raises(InvalidNoteInput):
         notes.rename_tag(actor_id=ALICE, tag_name="a", new_name="a/b")
 
 
 def test_deleting_a_tag_takes_it_off_its_notes_which_stay(notes: NoteService, clock: FakeClock) -> None:
-    note = notes.create_note(actor_id=ALICE, title="t", content="c", memo_date="20261127", tags=["a", "b"])
+    note = notes.create_note(
+        actor_id=ALICE, draft=NoteDraft(title="t", content="c", memo_date="20261127", tags=["a", "b"])
+    )
     clock.advance(minutes=1)
 
     notes.delete_tag(actor_id=ALICE, tag_name="a")

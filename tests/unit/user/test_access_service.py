@@ -17,6 +17,7 @@ from tests.fakes import (
     fake_account_emails,
 )
 from user.application.access_service import AccessService, Caller
+from user.application.commands import AccountChanges
 from user.application.user_service import UserService
 from user.domain.errors import (
     InvalidToken,
@@ -258,7 +259,9 @@ def test_a_password_change_leaves_personal_tokens_working_and_ends_login_tokens(
     session = world.access.authenticate(login_token)
     personal = world.personal_token(session)
 
-    world.users.update_me(actor_id=session.user.id, password="a brand new one", current_password=PASSWORD)
+    world.users.update_me(
+        actor_id=session.user.id, changes=AccountChanges(password="a brand new one", current_password=PASSWORD)
+    )
 
     assert world.access.authenticate(personal).user.id == session.user.id
     with pytest.raises(InvalidToken):

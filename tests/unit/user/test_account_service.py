@@ -17,6 +17,7 @@ from tests.fakes import (
 )
 from user.application.access_service import AccessService
 from user.application.account_service import AccountService
+from user.application.commands import AccountChanges, SignUpRequest
 from user.application.user_service import UserService
 from user.domain.account_token import AccountTokenPolicy, emails_retry_after, hash_token
 from user.domain.errors import (
@@ -49,7 +50,7 @@ class World:
     handoff: FakeEmailHandoff
 
     def sign_up(self, email: str = EMAIL) -> User:
-        return self.users.sign_up(name="Dexter", email=email, password=PASSWORD).user
+        return self.users.sign_up(request=SignUpRequest(name="Dexter", email=email, password=PASSWORD)).user
 
     def emails(self, kind: EmailKind) -> list[OutboxEmail]:
         return sorted((e for e in self.uow.outbox_state.values() if e.kind is kind), key=lambda e: e.id)
@@ -323,10 +324,10 @@ def test_require_verified_refuses_an_unverified_account_only_when_the_setting_is
 
 def test_a_password_change_queues_the_notice_and_a_rename_does_not(world: World) -> None:
     user = world.sign_up()
-    world.users.update_me(actor_id=user.id, name="Rita")
+    world.users.update_me(actor_id=user.id, changes=AccountChanges(name="Rita"))
     assert world.emails(EmailKind.PASSWORD_CHANGED) == []
 
-    world.users.update_me(actor_id=user.id, password=NEW_PASSWORD, current_password=PASSWORD)
+    world.users.update_me(actor_id=user.id, changes=AccountChanges(password=NEW_PASSWORD, current_password=PASSWORD))
 
     [notice] = world.emails(EmailKind.PASSWORD_CHANGED)
     assert notice.payload == {"name": "Rita", "reset_api": "http://til.test/users/password-reset"}

@@ -17,6 +17,7 @@ from tests.fakes import (
     fake_account_emails,
 )
 from user.application.access_service import AccessService
+from user.application.commands import AccountChanges
 from user.application.user_service import AdminBootstrap, UserService
 from user.domain.errors import (
     EmailAlreadyRegistered,
@@ -283,7 +284,7 @@ def test_authenticate_refuses_a_token_older_than_the_last_password_change(world:
     user = world.register("dexter@example.com")
     old_token = world.token("dexter@example.com")
 
-    world.service.update_me(actor_id=user.id, password=NEW_PASSWORD, current_password=PASSWORD)
+    world.service.update_me(actor_id=user.id, changes=AccountChanges(password=NEW_PASSWORD, current_password=PASSWORD))
 
     with pytest.raises(InvalidToken):
         world.authenticate(old_token)
@@ -336,7 +337,7 @@ def test_update_me_renames_and_keeps_tokens_valid(world: World) -> None:
     token = world.token("dexter@example.com")
     world.clock.advance(minutes=1)
 
-    updated = world.service.update_me(actor_id=user.id, name="Rita")
+    updated = world.service.update_me(actor_id=user.id, changes=AccountChanges(name="Rita"))
 
     assert updated.name == "Rita"
     assert updated.updated_at == world.clock.now() > user.created_at
@@ -350,7 +351,10 @@ def test_a_password_change_needs_the_right_current_password(world: World, curren
     token = world.token("dexter@example.com")
 
     with pytest.raises(WrongCurrentPassword):
-        world.service.update_me(actor_id=user.id, name="Rita", password=NEW_PASSWORD, current_password=current_password)
+        world.service.update_me(
+            actor_id=user.id,
+            changes=AccountChanges(name="Rita", password=NEW_PASSWORD, current_password=current_password),
+        )
 
     assert world.stored(user.id) == user
     assert world.authenticate(token) == user
@@ -361,7 +365,9 @@ def test_a_password_change_needs_the_right_current_password(world: World, curren
 def test_a_password_change_replaces_the_password(world: World) -> None:
     user = world.register("dexter@example.com")
 
-    updated = world.service.update_me(actor_id=user.id, password=NEW_PASSWORD, current_password=PASSWORD)
+    updated = world.service.update_me(
+        actor_id=user.id, changes=AccountChanges(password=NEW_PASSWORD, current_password=PASSWORD)
+    )
 
     assert updated.token_version == user.token_version + 1
     assert world.token("dexter@example.com", NEW_PASSWORD)
@@ -373,9 +379,9 @@ def test_update_me_refuses_an_invalid_name_or_password(world: World) -> None:
     user = world.register("dexter@example.com")
 
     with pytest.raises(InvalidUserInput):
-        world.service.update_me(actor_id=user.id, name="x")
+        world.service.update_me(actor_id=user.id, changes=AccountChanges(name="x"))
     with pytest.raises(InvalidUserInput):
-        world.service.update_me(actor_id=user.id, password="short", current_password=PASSWORD)
+        world.service.update_me(actor_id=user.id, changes=AccountChanges(password="short", current_password=PASSWORD))
 
     assert world.stored(user.id) == user
 
@@ -384,7 +390,7 @@ def test_update_me_with_nothing_to_change_changes_nothing(world: World) -> None:
     user = world.register("dexter@example.com")
     world.clock.advance(minutes=1)
 
-    assert world.service.update_me(actor_id=user.id) == user
+    assert world.service.update_me(actor_id=user.id, changes=AccountChanges()) == user
     assert world.stored(user.id) == user
 
 
@@ -393,7 +399,7 @@ def test_update_me_of_a_deleted_user_is_refused(world: World) -> None:
     world.service.delete_me(actor_id=user.id)
 
     with pytest.raises(InvalidToken):
-        world.service.update_me(actor_id=user.id, name="Ghost")
+        world.service.update_me(actor_id=user.id, changes=AccountChanges(name="Ghost"))
 
 
 # delete_me
@@ -497,7 +503,7 @@ def test_an_account_change_aborted_by_a_deadlock_runs_again(world: World) -> Non
     user = world.register("again@example.com")
     ConflictingCommits(world.uow, conflicts=WRITE_ATTEMPTS - 1)
 
-    world.service.update_me(actor_id=user.id, name="Renamed")
+    world.service.update_me(actor_id=user.id, changes=AccountChanges(name="Renamed"))
 
     assert world.stored(user.id).name == "Renamed"
 
