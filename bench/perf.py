@@ -6,6 +6,7 @@ MariaDB, each figure also given as a ratio to bound apps run in the same session
     .venv/bin/python bench/perf.py --scale-only    # only that
     .venv/bin/python bench/perf.py --workers       # also two uvicorn workers against one
     .venv/bin/python bench/perf.py --profile       # also a py-spy profile of the slowest read scenario
+    .venv/bin/python bench/perf.py --only list_notes,get_note   # only these scenarios (and the bounds)
 
 Needs wrk (Debian package) and a MariaDB/MySQL server; it creates and drops
 the database named in --database-url (default til_bench on 127.0.0.1).
@@ -330,7 +331,9 @@ def main() -> None:  # noqa: PLR0915 - one linear script
     parser.add_argument("--scale-only", action="store_true", help="only the scale run")
     parser.add_argument("--workers", action="store_true", help="also run two uvicorn workers against one")
     parser.add_argument("--profile", action="store_true", help="py-spy profile of the slowest read scenario")
+    parser.add_argument("--only", help="comma-separated scenarios to run (the bounds always run)")
     args = parser.parse_args()
+    scenarios = chosen_scenarios(args.only)
     if shutil.which("wrk") is None:
         sys.exit("bench: wrk is missing: apt-get install wrk")
 
@@ -372,12 +375,13 @@ def main() -> None:  # noqa: PLR0915 - one linear script
 
     results: dict[str, Result] = {}
     with serve(service, env=env, port=port, ready_path="/health") as process:
-        for scenario in READS + WRITES + AUTH:
+        for scenario in scenarios:
             results[scenario] = run_wrk(port=port, scenario=scenario, fixture=fixture, **measure)
             print(results[scenario].line(bound_b))
         if args.profile:
             PROFILES.mkdir(exist_ok=True)
-            slowest = min(READS, key=lambda name: results[name].requests_per_second)
+            measured_reads = [name for name in READS if name in results]
+            slowest = min(measured_reads, key=lambda name: results[name].requests_per_second)
             target = PROFILES / f"{slowest}.speedscope.json"
             # --gil: only the thread holding the GIL is sampled, i.e. where the process's one core of
             # Python goes (a single uvicorn worker is bound by it).
@@ -392,16 +396,18 @@ def main() -> None:  # noqa: PLR0915 - one linear script
             target.with_suffix("").with_suffix(".txt").write_text(f"py-spy --gil, {slowest}, 16 connections\n{summary}")
             print(f"# profile of {slowest}: {target.relative_to(ROOT)}\n{summary}")
 
-    hashes = hash_bound()
-    print(f"{'hash_bound':<24} {hashes:8.1f} Argon2id verifications/s on 2 threads")
+    hashes = hash_bound() if set(AUTH) & set(results) else None
+    if hashes is not None:
+        print(f"{'hash_bound':<24} {hashes:8.1f} Argon2id verifications/s on 2 threads")
     for name in AUTH:
-        print(f"# {name}: {results[name].requests_per_second / hashes:.0%} of the hash bound")
+        if name in results and hashes:
+            print(f"# {name}: {results[name].requests_per_second / hashes:.0%} of the hash bound")
 
     if args.workers:
         command = [str(BIN / "uvicorn"), "main:create_app", "--factory", "--workers", "2", "--port", str(port),
                    "--no-access-log"]  # fmt: skip
         with serve(command, env=env, port=port, ready_path="/health"):
-            for scenario in READS + WRITES:
+            for scenario in [name for name in scenarios if name not in AUTH]:
                 result = run_wrk(port=port, scenario=scenario, fixture=fixture, **measure)
                 result.scenario = f"{scenario} (2 workers)"
                 results[result.scenario] = result
@@ -415,6 +421,16 @@ def main() -> None:  # noqa: PLR0915 - one linear script
     report["results"] = {name: asdict(result) for name, result in results.items()}
     write_report(report)
     shutil.rmtree(work, ignore_errors=True)
+
+
+def chosen_scenarios(only: str | None) -> list[str]:
+    every = READS + WRITES + AUTH
+    if not only:
+        return every
+    chosen = [name.strip() for name in only.split(",")]
+    if unknown := set(chosen) - set(every):
+        sys.exit(f"bench: unknown scenarios {sorted(unknown)}; known: {', '.join(every)}")
+    return chosen
 
 
 def write_report(report: dict) -> None:
