@@ -10,8 +10,9 @@ from pydantic import BaseModel
 import mail.infra.metrics  # noqa: F401 - registers the email metrics, so /metrics shows them from the start
 from observability.metrics import registry_to_scrape
 from web.injection import Provided
+from web.routing import ThreadedRoute
 
-router = APIRouter(tags=["operations"])
+router = APIRouter(tags=["operations"], route_class=ThreadedRoute)
 
 PartStatus = Literal["ok", "unavailable"]
 

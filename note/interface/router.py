@@ -52,9 +52,10 @@ from note.interface.schemas import (
     TagResponse,
 )
 from user.interface.dependencies import CurrentUser
+from web.routing import ThreadedRoute
 from web.schemas import Pagination, error_responses, inline_schema
 
-router = APIRouter()
+router = APIRouter(route_class=ThreadedRoute)
 
 # The one route whose body limit is IMPORT_MAX_BYTES, not 1 MiB (main.py tells the middleware).
 IMPORT_ROUTE = ("POST", "/notes/import")

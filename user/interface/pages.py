@@ -20,9 +20,10 @@ from user.domain.errors import InvalidAccountToken
 from user.domain.user import PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH, check_password
 from user.interface.dependencies import AccountServiceDep
 from user.interface.schemas import ResetPasswordForm
+from web.routing import ThreadedRoute
 from web.schemas import error_responses
 
-router = APIRouter(tags=["pages"])
+router = APIRouter(tags=["pages"], route_class=ThreadedRoute)
 
 TEMPLATES = Environment(
     loader=FileSystemLoader(Path(__file__).with_name("templates")),

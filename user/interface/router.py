@@ -28,9 +28,10 @@ from user.interface.schemas import (
     UserResponse,
     UserUpdate,
 )
+from web.routing import ThreadedRoute
 from web.schemas import Pagination, error_responses
 
-router = APIRouter(prefix="/users", tags=["users"])
+router = APIRouter(prefix="/users", tags=["users"], route_class=ThreadedRoute)
 
 AUTHENTICATED = error_responses(401, 503)
 # Account management: a personal access token gets 403 "This needs a login token" (SPEC §11).
