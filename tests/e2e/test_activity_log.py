@@ -18,8 +18,8 @@ import pytest
 
 from observability.log import LOG_CONFIG_FILE
 from tests.e2e.failing_app import FAIL_AS_USER_PATH, FAIL_MID_STREAM_PATH, FAIL_PATH
-from tests.live_server import LiveServer, is_request_line, live_server, main_py, uvicorn_factory
-from tests.support import TEST_JWT_SECRET, bearer, create_personal_token, login, migrate, signup, unique_email
+from tests.support.app import TEST_JWT_SECRET, bearer, create_personal_token, login, migrate, signup, unique_email
+from tests.support.live_server import LiveServer, is_request_line, live_server, main_py, uvicorn_factory
 
 REQUEST_LINE_FIELDS = {
     "timestamp",

@@ -18,9 +18,9 @@ from fastapi.testclient import TestClient
 from main import create_app
 from note.domain.digest import digest_week
 from note.domain.note import format_memo_date
-from tests.email_support import CELERY, SmtpSink, celery_workers, rabbitmq_vhost, smtp_sink, wait_until, worker_env
-from tests.note_support import create_note
-from tests.support import make_settings, new_user, unique_email
+from tests.support.app import make_settings, new_user, unique_email
+from tests.support.email import CELERY, SmtpSink, celery_workers, rabbitmq_vhost, smtp_sink, wait_until, worker_env
+from tests.support.notes import create_note
 
 pytestmark = [pytest.mark.rabbitmq, pytest.mark.mariadb]
 

@@ -19,8 +19,8 @@ import pytest
 from playwright.sync_api import Browser, Page, Route, sync_playwright
 
 from main import PROJECT_ROOT
-from tests.live_server import LiveServer, live_server, main_py
-from tests.support import bearer, create_personal_token, login, service_missing, signup, unique_email
+from tests.support.app import bearer, create_personal_token, login, service_missing, signup, unique_email
+from tests.support.live_server import LiveServer, live_server, main_py
 
 pytestmark = pytest.mark.browser
 

@@ -24,8 +24,9 @@ from fastapi.testclient import TestClient
 
 from database.engine import build_engine, build_session_factory
 from main import create_app
-from tests.email_support import free_port, outbox_row, rabbitmq_vhost, smtp_sink, wait_until, worker_env
-from tests.support import PASSWORD, make_settings, unique_email
+from tests.support.app import PASSWORD, make_settings, unique_email
+from tests.support.email import outbox_row, rabbitmq_vhost, smtp_sink, wait_until, worker_env
+from tests.support.ports import free_port
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 SCRIPTS = Path(sys.executable).parent  # the virtualenv's bin/

@@ -28,7 +28,8 @@ from mail.infra.celery_app import build_celery_app
 from mail.infra.celery_tasks import DELIVER_EMAIL_TASK
 from mail.infra.unit_of_work import SqlAlchemyMailUnitOfWork
 from main import create_app
-from tests.email_support import (
+from tests.support.app import PASSWORD, make_settings, unique_email
+from tests.support.email import (
     BrokerProxy,
     CeleryWorker,
     Delivered,
@@ -42,7 +43,6 @@ from tests.email_support import (
     wait_until,
     worker_env,
 )
-from tests.support import PASSWORD, make_settings, unique_email
 
 pytestmark = [pytest.mark.rabbitmq, pytest.mark.mariadb]
 

@@ -18,8 +18,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.live_server import LiveServer, live_server, main_py
-from tests.support import PASSWORD, TEST_JWT_SECRET, unique_email
+from tests.support.app import PASSWORD, TEST_JWT_SECRET, unique_email
+from tests.support.live_server import LiveServer, live_server, main_py
 
 GENERATOR = Path(sys.executable).with_name("openapi-python-client")
 PACKAGE = "til_notes_client"

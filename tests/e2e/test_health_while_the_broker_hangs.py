@@ -13,9 +13,9 @@ from pathlib import Path
 
 import httpx
 
-from tests.live_server import live_server, main_py
-from tests.net_proxy import target_of, tcp_proxy
-from tests.support import PASSWORD, TEST_JWT_SECRET, service_missing, unique_email
+from tests.support.app import PASSWORD, TEST_JWT_SECRET, service_missing, unique_email
+from tests.support.live_server import live_server, main_py
+from tests.support.net_proxy import target_of, tcp_proxy
 
 POLLERS = 16
 POLL_SECONDS_AT_MOST = 30.0

@@ -1,8 +1,8 @@
 """No token, password, hash or request body ever reaches a log line (SPEC §4, §7).
 
-``tests/log_audit.py`` keeps every line the session logged, in this process
-and on the servers ``tests/live_server.py`` ran; the helpers in
-``tests/support.py`` remember every password and token the tests used. The
+``tests/support/log_audit.py`` keeps every line the session logged, in this process
+and on the servers ``tests/support/live_server.py`` ran; the helpers in
+``tests/support/app.py`` remember every password and token the tests used. The
 audit below runs after every other test of the session (``conftest.py``
 moves tests marked ``log_audit`` to the end) and scans it all. The first
 two tests send secret-heavy traffic of their own, so the audit has something
@@ -17,9 +17,9 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from tests import log_audit
-from tests.live_server import LiveServer, live_server, main_py
-from tests.support import bearer, login, signup, unique_email
+from tests.support import log_audit
+from tests.support.app import bearer, login, signup, unique_email
+from tests.support.live_server import LiveServer, live_server, main_py
 
 SERVER = "secrets-main.py"
 
@@ -89,7 +89,7 @@ def test_no_password_token_hash_or_body_reached_any_log_line(request: pytest.Fix
 
     findings = log_audit.scan()
 
-    assert log_audit.lines(), "no log line was captured: tests/log_audit.py is not hooked up"
+    assert log_audit.lines(), "no log line was captured: tests/support/log_audit.py is not hooked up"
     assert log_audit.secret_count() > 0
     report = "\n".join(f"{f.what} in a line from {f.source}: {f.line[:500]}" for f in findings[:20])
     assert not findings, f"{len(findings)} log lines hold secrets:\n{report}"

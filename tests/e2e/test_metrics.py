@@ -15,8 +15,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.samples import Sample
 
 from middlewares.metrics import OTHER_METHOD, UNMATCHED_ROUTE
-from tests.live_server import LiveServer, live_server, uvicorn_factory
-from tests.support import TEST_JWT_SECRET, bearer, login, migrate, signup, unique_email
+from tests.support.app import TEST_JWT_SECRET, bearer, login, migrate, signup, unique_email
+from tests.support.live_server import LiveServer, live_server, uvicorn_factory
 
 REQUESTS = "http_requests_total"
 LATENCY = "http_request_duration_seconds"

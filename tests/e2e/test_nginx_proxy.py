@@ -21,8 +21,9 @@ import pytest
 
 from main import PROJECT_ROOT
 from observability.log import LOG_CONFIG_FILE
-from tests.live_server import LiveServer, free_port, live_server, uvicorn_factory
-from tests.support import PASSWORD, TEST_JWT_SECRET, migrate, service_missing, unique_email
+from tests.support.app import PASSWORD, TEST_JWT_SECRET, migrate, service_missing, unique_email
+from tests.support.live_server import LiveServer, live_server, uvicorn_factory
+from tests.support.ports import free_port
 
 SITE_FILE = PROJECT_ROOT / "script" / "nginx" / "til-notes.conf"
 NGINX = "/usr/sbin/nginx"

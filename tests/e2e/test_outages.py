@@ -1,6 +1,6 @@
 """Database outages, against a real ``python main.py`` on MariaDB (RabbitMQ's: test_outages_broker.py).
 
-MariaDB is taken away through a TCP proxy (``tests/net_proxy.py``), never
+MariaDB is taken away through a TCP proxy (``tests/support/net_proxy.py``), never
 stopped, since other tests and people share it: ``down()`` refuses
 connections and cuts the open ones (the server stopped), ``hang()`` accepts
 and never answers (a frozen server, a network blackhole).
@@ -25,14 +25,14 @@ from sqlalchemy import Engine, select
 
 from database.engine import build_engine
 from note.infra.db_models import NoteRow
-from tests import log_audit
-from tests.email_support import (
+from tests.support import log_audit
+from tests.support.app import PASSWORD, TEST_JWT_SECRET, bearer, make_settings, unique_email
+from tests.support.email import (
     wait_until,
 )
-from tests.live_server import LiveServer, is_request_line, live_server, main_py
-from tests.net_proxy import TcpProxy
-from tests.note_support import note_body
-from tests.support import PASSWORD, TEST_JWT_SECRET, bearer, make_settings, unique_email
+from tests.support.live_server import LiveServer, is_request_line, live_server, main_py
+from tests.support.net_proxy import TcpProxy
+from tests.support.notes import note_body
 
 pytestmark = pytest.mark.mariadb
 

@@ -1,7 +1,7 @@
 """RabbitMQ outages, against a real ``python main.py`` on MariaDB and a real Celery worker.
 
 RabbitMQ is taken away for the web process and the worker alike through a TCP
-proxy (``tests/net_proxy.py``): ``down`` refuses and cuts connections (the
+proxy (``tests/support/net_proxy.py``): ``down`` refuses and cuts connections (the
 server stopped), ``hang`` accepts and never answers. Signups keep answering 201
 at once, the emails wait in the outbox, and every one arrives, once, after the
 broker is back, with nothing run by hand.
@@ -30,10 +30,10 @@ from tests.e2e.test_outages import (
     needs_database,
     timed,
 )
-from tests.email_support import celery_workers, outbox_rows, rabbitmq_vhost, smtp_sink, wait_until, worker_env
-from tests.live_server import live_server, main_py
-from tests.net_proxy import target_of, tcp_proxy
-from tests.support import PASSWORD, TEST_JWT_SECRET, unique_email
+from tests.support.app import PASSWORD, TEST_JWT_SECRET, unique_email
+from tests.support.email import celery_workers, outbox_rows, rabbitmq_vhost, smtp_sink, wait_until, worker_env
+from tests.support.live_server import live_server, main_py
+from tests.support.net_proxy import target_of, tcp_proxy
 
 pytestmark = [pytest.mark.rabbitmq, pytest.mark.mariadb]
 

@@ -17,8 +17,8 @@ import httpx
 import pytest
 
 from observability.log import LOG_CONFIG_FILE
-from tests.live_server import LiveServer, live_server, main_py, uvicorn_factory
-from tests.support import PASSWORD, TEST_JWT_SECRET, migrate, unique_email
+from tests.support.app import PASSWORD, TEST_JWT_SECRET, migrate, unique_email
+from tests.support.live_server import LiveServer, live_server, main_py, uvicorn_factory
 
 CLIENT_ADDRESS = "127.0.0.1"
 PROXY_ADDRESS = "127.0.0.2"

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from middlewares.http_protocol import MAX_HEAD_BYTES, MAX_HEADER_COUNT
-from tests.live_server import LiveServer, is_request_line, live_server, main_py
-from tests.support import TEST_JWT_SECRET
+from tests.support.app import TEST_JWT_SECRET
+from tests.support.live_server import LiveServer, is_request_line, live_server, main_py
 
 REFUSED = {
     "two-content-lengths": (b"POST /users HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nContent-Length: 5\r\n\r\nabcd"),

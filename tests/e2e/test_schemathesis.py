@@ -68,8 +68,8 @@ from note.domain.search import check_search_text
 from note.domain.tag import check_tag_name
 from note.infra.db_models import NoteRow, TagRow
 from note.interface.schemas import REAL_DATE_PATTERN, SEARCH_TEXT_PATTERN, TAG_NAME_PATTERN
-from tests.live_server import LiveServer, live_server, main_py
-from tests.support import TEST_JWT_SECRET, bearer, login, signup, unique_email
+from tests.support.app import TEST_JWT_SECRET, bearer, login, signup, unique_email
+from tests.support.live_server import LiveServer, live_server, main_py
 from user.domain.user import check_name, check_password
 from web.schemas import CONTROL, not_blank_pattern
 

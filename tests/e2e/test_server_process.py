@@ -5,7 +5,6 @@ and ``uvicorn main:create_app --factory --workers 2`` after
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -19,7 +18,8 @@ from sqlalchemy import create_engine, inspect
 
 from config import Settings
 from main import PROJECT_ROOT, create_app
-from tests.support import PASSWORD, make_settings, unique_email
+from tests.support.app import PASSWORD, make_settings, unique_email
+from tests.support.ports import free_port
 
 PYTHON = sys.executable  # the virtualenv's python, as in `.venv/bin/python main.py`
 UVICORN = str(Path(sys.executable).parent / "uvicorn")
@@ -33,12 +33,6 @@ def fresh_environment(**variables: str) -> dict[str, str]:
     environment = {key: value for key, value in os.environ.items() if key.upper() not in SETTINGS_VARIABLES}
     environment.update(variables)
     return environment
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @contextmanager

@@ -14,8 +14,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.live_server import LiveServer, live_server, uvicorn_factory
-from tests.support import TEST_JWT_SECRET, bearer, create_personal_token, login, signup, unique_email
+from tests.support.app import TEST_JWT_SECRET, bearer, create_personal_token, login, signup, unique_email
+from tests.support.live_server import LiveServer, live_server, uvicorn_factory
 
 
 @pytest.fixture(scope="module")

@@ -14,10 +14,10 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, sync_playwright
 
-from tests import log_audit
 from tests.e2e.test_docs_browser import CHROMIUM, CHROMIUM_ARGS, OfflinePage
-from tests.live_server import LiveServer, live_server, main_py
-from tests.support import bearer, login, service_missing, signup, unique_email
+from tests.support import log_audit
+from tests.support.app import bearer, login, service_missing, signup, unique_email
+from tests.support.live_server import LiveServer, live_server, main_py
 
 pytestmark = pytest.mark.browser
 

@@ -6,7 +6,6 @@ Every test works with fresh users, so the shared database's other rows never
 show up in what is listed or counted.
 """
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
@@ -24,7 +23,7 @@ from note.domain.search import NoteSearch, NoteSort
 from note.domain.tag import Tag
 from note.infra.unit_of_work import SqlAlchemyNoteUnitOfWork
 from tests.note_fakes import FakeNoteUnitOfWork
-from tests.note_support import SHARE_CIPHER, insert_user
+from tests.support.notes import SHARE_CIPHER, insert_user
 
 BACKENDS = ["fake", "sqlite", pytest.param("mariadb", marks=pytest.mark.mariadb)]
 T0 = datetime(2026, 11, 27, 9, 0, 0, 123456, tzinfo=UTC)
@@ -46,14 +45,6 @@ class Store:
 
     def new_user(self) -> str:
         return IDS.new_id() if self.session_factory is None else insert_user(self.session_factory)
-
-
-@pytest.fixture(scope="module")
-def engines() -> Iterator[dict[str, Engine]]:
-    engines: dict[str, Engine] = {}
-    yield engines
-    for engine in engines.values():
-        engine.dispose()
 
 
 @pytest.fixture(params=BACKENDS)

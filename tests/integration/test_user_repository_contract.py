@@ -7,7 +7,7 @@ committed: the shared test database holds other tests' users too.
 """
 
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -32,14 +32,6 @@ BACKENDS = ["fake", "sqlite", pytest.param("mariadb", marks=pytest.mark.mariadb)
 LONG_AGO = datetime(1901, 1, 1, tzinfo=UTC)
 
 NewUnitOfWork = Callable[[], UserUnitOfWork]
-
-
-@pytest.fixture(scope="module")
-def engines() -> Iterator[dict[str, Engine]]:
-    engines: dict[str, Engine] = {}
-    yield engines
-    for engine in engines.values():
-        engine.dispose()
 
 
 @pytest.fixture(params=BACKENDS)

@@ -32,7 +32,7 @@ from tests.integration.test_user_concurrency import (
     unique_email,
     warm_pool,
 )
-from tests.note_support import SHARE_CIPHER
+from tests.support.notes import SHARE_CIPHER
 from user.application.ports import PasswordCheck
 from user.application.user_service import UserService
 from user.domain.errors import InvalidCredentials, LoginThrottled, WrongCurrentPassword

@@ -56,8 +56,8 @@ from sqlalchemy.engine import make_url
 
 from main import PROJECT_ROOT
 from note.infra.db_models import NoteRow
-from tests.live_server import LiveServer, is_request_line, live_server, main_py, uvicorn_factory
 from tests.load.ledger import Ledger, StoredNote, Write, check
+from tests.support.live_server import LiveServer, is_request_line, live_server, main_py, uvicorn_factory
 
 MODES = ("main", "workers2")
 MODE_COMMANDS = {

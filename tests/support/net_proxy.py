@@ -20,13 +20,9 @@ import threading
 from collections.abc import Iterator
 from urllib.parse import urlsplit, urlunsplit
 
+from tests.support.ports import free_port
+
 CONNECT_TIMEOUT_SECONDS = 5
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def via_port(url: str, port: int) -> str:

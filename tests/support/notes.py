@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from common.ulid_ids import UlidIdGenerator
 from note.infra.share_token_cipher import AesGcmShareTokenCipher
-from tests.support import TEST_JWT_SECRET
+from tests.support.app import TEST_JWT_SECRET
 from user.domain.user import Role, User
 from user.infra.unit_of_work import SqlAlchemyUserUnitOfWork
 

@@ -6,7 +6,7 @@
 - ``CeleryWorker``: ``celery -A common.messaging.celery worker`` as a
   subprocess in its own process group, killed (``SIGKILL``) or stopped by
   the test, and always cleaned up.
-- ``BrokerProxy``: a TCP proxy in front of RabbitMQ (``tests/net_proxy.py``), so
+- ``BrokerProxy``: a TCP proxy in front of RabbitMQ (``tests/support/net_proxy.py``), so
   that the broker can go down and come back for every process at once without
   touching RabbitMQ.
 - ``rabbitmq_vhost``: a fresh vhost for a test session, deleted at the end.
@@ -40,8 +40,9 @@ from mail.domain.outbox_email import OutboxEmail
 from mail.infra.db_models import OutboxEmailRow
 from mail.infra.mappers import outbox_email_from_row
 from main import PROJECT_ROOT
-from tests.net_proxy import TcpProxy, free_port, via_port  # noqa: F401 - via_port: re-exported for the Celery tests
-from tests.support import TEST_JWT_SECRET, service_missing
+from tests.support.app import TEST_JWT_SECRET, service_missing
+from tests.support.net_proxy import TcpProxy, via_port  # noqa: F401 - via_port: re-exported for the Celery tests
+from tests.support.ports import free_port
 
 CELERY = str(Path(sys.executable).with_name("celery"))
 
@@ -193,7 +194,7 @@ def rabbitmq_vhost(prefix: str = "til_test_email") -> Iterator[str]:
         rabbitmqctl("delete_vhost", vhost)
 
 
-# The TCP proxy moved to tests/net_proxy.py (shared with the database outage tests).
+# The TCP proxy moved to tests/support/net_proxy.py (shared with the database outage tests).
 BrokerProxy = TcpProxy
 
 

@@ -4,13 +4,12 @@
 temporary working directory on a free port, waits until ``/health`` answers,
 and always stops the process (terminate, then kill) when the ``with`` block
 ends, whatever happened in it. Every line the server writes also goes to
-``tests/log_audit.py``.
+``tests/support/log_audit.py``.
 """
 
 import ctypes
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -25,7 +24,8 @@ import httpx
 import orjson
 
 from main import PROJECT_ROOT
-from tests import log_audit
+from tests.support import log_audit
+from tests.support.ports import free_port
 
 PYTHON = sys.executable
 # The service's own variables: a server under test gets only what the test gives it.
@@ -51,12 +51,6 @@ SERVICE_VARIABLES = (
 )
 STARTUP_SECONDS = 30.0
 PORT_ATTEMPTS = 3
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @dataclass

@@ -18,7 +18,7 @@ from sqlalchemy.engine import make_url
 
 from config import Settings, load_settings
 from main import PROJECT_ROOT, create_app
-from tests import log_audit
+from tests.support import log_audit
 
 TEST_JWT_SECRET = "test-secret-that-is-long-enough-for-hs256-0123456789"
 PASSWORD = "correct horse battery"

@@ -7,9 +7,9 @@ Two sources feed it:
   ``create_app`` runs (a handler on the root logger would not: ``dictConfig``
   removes the root's handlers). Each record is formatted with the service's
   own ``JsonFormatter`` once its test has finished (``flush()``).
-- the stdout and stderr of the servers that ``tests/live_server.py`` starts.
+- the stdout and stderr of the servers that ``tests/support/live_server.py`` starts.
 
-``tests/support.py``'s signup and login helpers ``remember_secret`` the
+``tests/support/app.py``'s signup and login helpers ``remember_secret`` the
 passwords and tokens they use; ``scan()`` (run by the session's last test,
 ``tests/e2e/test_log_secrets.py``) looks for every one of them, and for
 password-hash prefixes, in every line.
