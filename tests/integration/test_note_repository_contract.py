@@ -22,7 +22,7 @@ from note.domain.review import ReviewSchedule, ReviewState
 from note.domain.search import NoteSearch, NoteSort
 from note.domain.tag import Tag
 from note.infra.unit_of_work import SqlAlchemyNoteUnitOfWork
-from tests.note_fakes import FakeNoteUnitOfWork
+from tests.fakes.note import FakeNoteUnitOfWork
 from tests.support.notes import SHARE_CIPHER, insert_user
 
 BACKENDS = ["fake", "sqlite", pytest.param("mariadb", marks=pytest.mark.mariadb)]

@@ -20,7 +20,7 @@ from note.infra.db_models import NoteShareRow
 from note.infra.repository import SHARED_NOTE
 from note.infra.share_token_cipher import AesGcmShareTokenCipher
 from note.infra.unit_of_work import SqlAlchemyNoteUnitOfWork
-from tests.note_fakes import FakeNoteUnitOfWork
+from tests.fakes.note import FakeNoteUnitOfWork
 from tests.support.notes import SHARE_CIPHER, insert_user
 
 BACKENDS = ["fake", "sqlite", pytest.param("mariadb", marks=pytest.mark.mariadb)]

@@ -19,7 +19,7 @@ from common.ulid_ids import UlidIdGenerator
 from database.engine import build_engine, build_session_factory
 from mail.domain.outbox_email import DEFAULT_DELIVERY_POLICY
 from mail.infra.repository import SqlAlchemyOutbox
-from tests.fakes import FakeUserUnitOfWork
+from tests.fakes.user import FakeUserUnitOfWork
 from user.application.ports import UserUnitOfWork
 from user.domain.account_token import AccountToken, TokenPurpose, hash_token
 from user.domain.errors import EmailAlreadyRegistered

@@ -9,7 +9,7 @@ from mail.application.outbox_service import DeliveryOutcome, OutboxService
 from mail.application.ports import QueuedEmail
 from mail.domain.outbox_email import DeliveryPolicy, EmailKind, EmailStatus
 from mail.infra.template_renderer import TemplateEmailRenderer
-from tests.fakes import (
+from tests.fakes.user import (
     FakeClock,
     FakeEmailRenderer,
     FakeEmailSender,

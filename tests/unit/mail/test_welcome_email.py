@@ -8,7 +8,7 @@ import pytest
 from mail.application.outbox_service import DeliveryOutcome, OutboxService
 from mail.application.ports import QueuedEmail
 from mail.domain.outbox_email import DeliveryPolicy, EmailKind, EmailStatus, OutboxEmail
-from tests.fakes import (
+from tests.fakes.user import (
     FakeClock,
     FakeEmailHandoff,
     FakeEmailPublisher,

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from fastapi.routing import APIRoute
 
-from tests.fakes import (
+from tests.fakes.user import (
     FakeClock,
     FakeEmailHandoff,
     FakePasswordHasher,

@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 
 from mail.domain.outbox_email import EmailKind, OutboxEmail
-from tests.fakes import (
+from tests.fakes.user import (
     FakeClock,
     FakeEmailHandoff,
     FakePasswordHasher,

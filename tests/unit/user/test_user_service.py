@@ -7,7 +7,7 @@ import pytest
 
 from common.pagination import PageRequest
 from common.unit_of_work import WRITE_ATTEMPTS, WriteConflict
-from tests.fakes import (
+from tests.fakes.user import (
     FakeClock,
     FakeEmailHandoff,
     FakePasswordHasher,

@@ -25,7 +25,7 @@ from note.domain.review import DueNote, ReviewSchedule
 from note.domain.search import EVERY_NOTE, NoteSearch, searchable_text
 from note.domain.share import Share, SharedNote
 from note.domain.tag import Tag, by_name
-from tests.fakes import FakeOutbox, SequentialIds
+from tests.fakes.user import FakeOutbox, SequentialIds
 
 # A user's tags, as (user_id, name) pairs: they outlive their notes until removed.
 TagKeys = set[tuple[str, str]]
