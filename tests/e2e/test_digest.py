@@ -14,7 +14,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from containers import Container
-from tests.fakes.user import FakeClock
+from tests.fakes import FakeClock
 from tests.support.app import make_settings, new_user, unique_email
 from tests.support.email import SmtpSink, smtp_sink, wait_until
 from tests.support.notes import create_note

@@ -9,7 +9,7 @@ from dependency_injector import providers
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from tests.fakes.user import FakeClock
+from tests.fakes import FakeClock
 from tests.support.app import new_user
 from tests.support.notes import create_note
 

@@ -20,7 +20,7 @@ from sqlalchemy import Engine, select
 
 from note.application.share_service import ShareService
 from note.infra.db_models import NoteShareRow
-from tests.fakes.user import FakeClock
+from tests.fakes import FakeClock
 from tests.support import log_audit
 from tests.support.app import app_client, assert_unauthenticated, assert_utc_timestamp, new_user
 from tests.support.notes import create_note

@@ -25,7 +25,8 @@ from note.domain.review import DueNote, ReviewSchedule
 from note.domain.search import EVERY_NOTE, NoteSearch, searchable_text
 from note.domain.share import Share, SharedNote
 from note.domain.tag import Tag, by_name
-from tests.fakes.user import FakeOutbox, SequentialIds
+from tests.fakes import SequentialIds
+from tests.fakes.mail import FakeOutbox
 
 # A user's tags, as (user_id, name) pairs: they outlive their notes until removed.
 TagKeys = set[tuple[str, str]]

@@ -1,5 +1,5 @@
 """One contract for the note app's repositories and unit of work, run against
-the fakes (tests/note_fakes.py) and the SQLAlchemy versions on SQLite and
+the fakes (tests/fakes/note.py) and the SQLAlchemy versions on SQLite and
 MariaDB, so the fakes the unit tests trust cannot drift from the real thing.
 
 Every test works with fresh users, so the shared database's other rows never

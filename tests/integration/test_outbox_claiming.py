@@ -26,7 +26,7 @@ from mail.application.ports import MailUnitOfWork
 from mail.domain.outbox_email import DeliveryPolicy, EmailKind, EmailStatus, OutboxEmail
 from mail.infra.db_models import OutboxEmailRow
 from mail.infra.unit_of_work import SqlAlchemyMailUnitOfWork
-from tests.fakes.user import FakeEmailRenderer, FakeEmailSender, FakeMailUnitOfWork
+from tests.fakes.mail import FakeEmailRenderer, FakeEmailSender, FakeMailUnitOfWork
 from tests.support.app import migrate, sibling_mariadb
 
 BACKENDS = ["fake", "sqlite", pytest.param("mariadb", marks=pytest.mark.mariadb)]

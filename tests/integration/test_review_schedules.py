@@ -14,7 +14,7 @@ from note.application.note_service import NoteService
 from note.domain.review import MemoryState, Rating, ReviewSchedule, ReviewState
 from note.infra.fsrs_review_scheduler import FsrsReviewScheduler
 from note.infra.unit_of_work import SqlAlchemyNoteUnitOfWork
-from tests.fakes.user import FakeClock
+from tests.fakes import FakeClock
 from tests.support.app import alembic_config
 from tests.support.notes import SHARE_CIPHER, insert_user
 

@@ -1,4 +1,4 @@
-"""One contract for the share repository, run against the fake (tests/note_fakes.py) and the
+"""One contract for the share repository, run against the fake (tests/fakes/note.py) and the
 SQLAlchemy version on SQLite and MariaDB; and, on the databases, what only they can show: the
 token sealed at rest, and a link read in one statement through the token-hash index.
 """

@@ -1,5 +1,5 @@
 """One contract for the user app's repositories and unit of work, run against
-the fakes (tests/fakes.py) and the SQLAlchemy versions on SQLite and MariaDB,
+the fakes (tests/fakes/user.py) and the SQLAlchemy versions on SQLite and MariaDB,
 so the fakes the unit tests trust cannot drift from the real thing.
 
 Tests that list or count work inside one unit of work that is never

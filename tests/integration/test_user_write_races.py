@@ -23,7 +23,8 @@ from database.engine import MYSQL_LOCK_WAIT_TIMEOUT_SECONDS, build_engine, build
 from note.application.note_service import NoteService
 from note.domain.errors import NoteOwnerGone
 from note.infra.unit_of_work import SqlAlchemyNoteUnitOfWork
-from tests.fakes.user import FakeEmailHandoff, FakePasswordHasher, FakeTokenIssuer, fake_account_emails
+from tests.fakes.mail import FakeEmailHandoff
+from tests.fakes.user import FakePasswordHasher, FakeTokenIssuer, fake_account_emails
 from tests.integration.test_user_concurrency import (
     PASSWORD,
     UniqueIds,

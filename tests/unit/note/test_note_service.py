@@ -8,8 +8,8 @@ from note.application.note_service import NoteService
 from note.domain.errors import InvalidNoteInput, NoteNotFound, NoteVersionMismatch, NoteWriteConflict
 from note.domain.search import NoteSearch, NoteSort
 from note.domain.tag import Tag
+from tests.fakes import FakeClock, SequentialIds
 from tests.fakes.note import ConflictingNoteUnitOfWork, FakeNoteUnitOfWork
-from tests.fakes.user import FakeClock, SequentialIds
 
 ALICE = "01J000000000000000000ALICE"
 BOB = "01J00000000000000000000BOB"

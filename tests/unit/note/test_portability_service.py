@@ -8,8 +8,8 @@ from note.application.commands import NoteToImport
 from note.application.note_service import NoteService
 from note.application.portability_service import EXPORT_BATCH, MAX_IMPORTED_NOTES, PortabilityService
 from note.domain.errors import ImportTooLarge, InvalidNoteInput, TagNotFound
+from tests.fakes import FakeClock, SequentialIds
 from tests.fakes.note import FakeNoteUnitOfWork
-from tests.fakes.user import FakeClock, SequentialIds
 
 ALICE = "01J000000000000000000ALICE"
 BOB = "01J00000000000000000000BOB"

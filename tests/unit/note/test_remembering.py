@@ -12,8 +12,8 @@ from note.domain.digest import digest_week
 from note.domain.errors import NoteNotFound
 from note.domain.note import Note
 from note.domain.review import MemoryState, Rating, ReviewSchedule, ReviewState
+from tests.fakes import FakeClock
 from tests.fakes.note import FakeNoteUnitOfWork
-from tests.fakes.user import FakeClock
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 

@@ -9,8 +9,8 @@ from note.application.share_service import ShareService
 from note.domain.errors import InvalidNoteInput, NoteNotFound, NoteWriteConflict, SharedNoteNotFound, ShareNotFound
 from note.domain.note import Note
 from note.domain.share import SHARE_TOKEN_BYTES, share_token_hash
+from tests.fakes import FakeClock
 from tests.fakes.note import ConflictingNoteUnitOfWork, FakeNoteUnitOfWork
-from tests.fakes.user import FakeClock
 
 ALICE = "01J000000000000000000ALICE"
 BOB = "01J00000000000000000000BOB"
