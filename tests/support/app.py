@@ -22,7 +22,7 @@ from tests.support import log_audit
 
 TEST_JWT_SECRET = "test-secret-that-is-long-enough-for-hs256-0123456789"
 PASSWORD = "correct horse battery"
-# Never in a log line: tests/e2e/test_log_secrets.py checks every line the session logged.
+# Never in a log line: tests/system/test_log_secrets.py checks every line the session logged.
 log_audit.remember_secret(TEST_JWT_SECRET, what="the test JWT secret")
 log_audit.remember_secret(PASSWORD, what="the test password")
 

@@ -11,7 +11,7 @@ Two sources feed it:
 
 ``tests/support/app.py``'s signup and login helpers ``remember_secret`` the
 passwords and tokens they use; ``scan()`` (run by the session's last test,
-``tests/e2e/test_log_secrets.py``) looks for every one of them, and for
+``tests/system/test_log_secrets.py``) looks for every one of them, and for
 password-hash prefixes, in every line.
 """
 

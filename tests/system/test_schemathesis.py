@@ -35,7 +35,7 @@ can end nothing there) and checks that the account routes answered it only
 403, never 2xx, and that the others served it.
 
 ``GET /notes`` refuses ``from`` after ``to``, which no schema can say: the hooks of
-tests/e2e/schemathesis_hooks.py put such a generated pair in order before it is sent.
+tests/system/schemathesis_hooks.py put such a generated pair in order before it is sent.
 
 ``FUZZ_MAX_EXAMPLES`` (default 20 per operation and phase) sets the depth,
 ``FUZZ_SEED`` replays a run (Schemathesis prints the seed it used), and
@@ -79,7 +79,7 @@ EXTRA_ARGS = shlex.split(os.environ.get("FUZZ_ST_ARGS", ""))
 TIMEOUT_SECONDS = float(os.environ.get("FUZZ_TIMEOUT_SECONDS", 600 + 12 * MAX_EXAMPLES))
 MAX_RESPONSE_SECONDS = 5
 ROOT = Path(__file__).resolve().parents[2]
-HOOKS = {"SCHEMATHESIS_HOOKS": "tests.e2e.schemathesis_hooks", "PYTHONPATH": str(ROOT)}
+HOOKS = {"SCHEMATHESIS_HOOKS": "tests.system.schemathesis_hooks", "PYTHONPATH": str(ROOT)}
 
 DELETE_ME = "DELETE /users"
 LOGOUTS = {"POST /users/logout", "POST /users/logout-all"}

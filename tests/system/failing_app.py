@@ -1,6 +1,6 @@
 """The production app plus routes that raise: for the 500 tests only, never shipped.
 
-Served in a subprocess by ``uvicorn tests.e2e.failing_app:create_failing_app --factory``,
+Served in a subprocess by ``uvicorn tests.system.failing_app:create_failing_app --factory``,
 so the 500 goes through the real middlewares, logging and server.
 """
 

@@ -6,7 +6,7 @@ server stopped), ``hang`` accepts and never answers. Signups keep answering 201
 at once, the emails wait in the outbox, and every one arrives, once, after the
 broker is back, with nothing run by hand.
 
-Its own module: a server without a broker (``tests/e2e/test_outages.py``'s)
+Its own module: a server without a broker (``tests/system/test_outages.py``'s)
 relays every pending email of the database it runs on, and must not be alive
 while these emails wait for the broker.
 """
@@ -21,7 +21,11 @@ import pytest
 
 from database.engine import build_engine, build_session_factory
 from mail.domain.outbox_email import OutboxEmail
-from tests.e2e.test_outages import (
+from tests.support.app import PASSWORD, TEST_JWT_SECRET, unique_email
+from tests.support.email import celery_workers, outbox_rows, rabbitmq_vhost, smtp_sink, wait_until, worker_env
+from tests.support.live_server import live_server, main_py
+from tests.support.net_proxy import target_of, tcp_proxy
+from tests.system.test_outages import (
     ANSWER_WITHIN_SECONDS,
     CLIENT_TIMEOUT_SECONDS,
     all_at_once,
@@ -30,10 +34,6 @@ from tests.e2e.test_outages import (
     needs_database,
     timed,
 )
-from tests.support.app import PASSWORD, TEST_JWT_SECRET, unique_email
-from tests.support.email import celery_workers, outbox_rows, rabbitmq_vhost, smtp_sink, wait_until, worker_env
-from tests.support.live_server import live_server, main_py
-from tests.support.net_proxy import target_of, tcp_proxy
 
 pytestmark = [pytest.mark.rabbitmq, pytest.mark.mariadb]
 

@@ -1,4 +1,4 @@
-"""The short form of the sustained load (tests/load/run.py runs the full one): 20 clients for 12 s
+"""The short form of the sustained load (tests/system/load/run.py runs the full one): 20 clients for 12 s
 against ``python main.py`` and against two uvicorn workers, on MariaDB.
 
 Zero 5xx (as answered, and in the server's activity log), no transport error,
@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.load.driver import MODES, run_load
+from tests.system.load.driver import MODES, run_load
 
 pytestmark = pytest.mark.mariadb
 

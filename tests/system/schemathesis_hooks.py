@@ -1,4 +1,4 @@
-"""Schemathesis hooks for tests/e2e/test_schemathesis.py (loaded through ``SCHEMATHESIS_HOOKS``).
+"""Schemathesis hooks for tests/system/test_schemathesis.py (loaded through ``SCHEMATHESIS_HOOKS``).
 
 ``GET /notes`` refuses ``from`` after ``to`` (SPEC §9), a rule between two parameters that no JSON Schema
 states; each date alone is valid, so Schemathesis generates such pairs as valid data and would report the 422

@@ -18,10 +18,10 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
-from tests.e2e.test_docs_browser import CHROMIUM, CHROMIUM_ARGS
 from tests.support import log_audit
 from tests.support.app import PASSWORD, service_missing, unique_email
 from tests.support.live_server import LiveServer, is_request_line, live_server, main_py
+from tests.system.test_docs_browser import CHROMIUM, CHROMIUM_ARGS
 
 pytestmark = pytest.mark.browser
 

@@ -14,10 +14,10 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, sync_playwright
 
-from tests.e2e.test_docs_browser import CHROMIUM, CHROMIUM_ARGS, OfflinePage
 from tests.support import log_audit
 from tests.support.app import bearer, login, service_missing, signup, unique_email
 from tests.support.live_server import LiveServer, live_server, main_py
+from tests.system.test_docs_browser import CHROMIUM, CHROMIUM_ARGS, OfflinePage
 
 pytestmark = pytest.mark.browser
 
@@ -64,7 +64,7 @@ def browser() -> Iterator[Browser]:
 @pytest.fixture
 def link(server: LiveServer) -> str:
     """The URL of a freshly shared hostile note (never requested from this process: its token stays out
-    of every log, which tests/e2e/test_log_secrets.py checks)."""
+    of every log, which tests/system/test_log_secrets.py checks)."""
     with httpx.Client(base_url=server.base_url, timeout=10) as http:
         email = unique_email("sharer")
         signup(http, name="Ada 러브레이스", email=email)

@@ -4,7 +4,7 @@
 main.py``, or ``alembic upgrade head`` then ``uvicorn main:create_app --factory
 --workers 2`` — sends it ``clients`` concurrent closed-loop clients for
 ``duration`` seconds, stops it, and checks the database against what the
-clients were told (``tests/load/ledger.py``).
+clients were told (``tests/system/load/ledger.py``).
 
 The clients (asyncio and httpx, one event loop) share accounts, a few clients
 to an account, like one person on several devices: they read, create, change
@@ -56,8 +56,8 @@ from sqlalchemy.engine import make_url
 
 from main import PROJECT_ROOT
 from note.infra.db_models import NoteRow
-from tests.load.ledger import Ledger, StoredNote, Write, check
 from tests.support.live_server import LiveServer, is_request_line, live_server, main_py, uvicorn_factory
+from tests.system.load.ledger import Ledger, StoredNote, Write, check
 
 MODES = ("main", "workers2")
 MODE_COMMANDS = {

@@ -1,7 +1,7 @@
 """Sustained load on MariaDB, against ``python main.py`` and against two uvicorn workers.
 
-    .venv/bin/python tests/load/run.py --duration 60 --clients 50            # the full run, both modes
-    .venv/bin/python tests/load/run.py --duration 10 --clients 20 --mode main
+    .venv/bin/python tests/system/load/run.py --duration 60 --clients 50            # the full run, both modes
+    .venv/bin/python tests/system/load/run.py --duration 10 --clients 20 --mode main
 
 Needs a MariaDB/MySQL database the load may write to: ``--database-url``, or
 ``TEST_DATABASE_URL``, or ``til_test_load`` on 127.0.0.1 (create it with
@@ -9,7 +9,7 @@ Needs a MariaDB/MySQL database the load may write to: ``--database-url``, or
 The servers are started and stopped here, on free ports. Prints a summary a
 mode (throughput, p50/p99 latency, statuses by request, the database checks);
 exits 1 if any mode saw a 5xx, a transport error, an unexpected status, or a
-database that disagrees with what the clients were told. See tests/load/driver.py.
+database that disagrees with what the clients were told. See tests/system/load/driver.py.
 """
 
 import argparse
@@ -20,9 +20,9 @@ import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
 
-from tests.load.driver import MODES, run_load
+from tests.system.load.driver import MODES, run_load
 
 DEFAULT_DATABASE_URL = "mysql+pymysql://root@127.0.0.1:3306/til_test_load?charset=utf8mb4"
 

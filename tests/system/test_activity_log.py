@@ -2,7 +2,7 @@
 
 ``python main.py`` runs in a temporary directory (SQLite under its
 ``./data``); the 500s come from ``uvicorn ... --factory`` serving the
-production app plus a raising route (``tests/e2e/failing_app.py``).
+production app plus a raising route (``tests/system/failing_app.py``).
 """
 
 import re
@@ -17,9 +17,9 @@ import httpx
 import pytest
 
 from observability.log import LOG_CONFIG_FILE
-from tests.e2e.failing_app import FAIL_AS_USER_PATH, FAIL_MID_STREAM_PATH, FAIL_PATH
 from tests.support.app import TEST_JWT_SECRET, bearer, create_personal_token, login, migrate, signup, unique_email
 from tests.support.live_server import LiveServer, is_request_line, live_server, main_py, uvicorn_factory
+from tests.system.failing_app import FAIL_AS_USER_PATH, FAIL_MID_STREAM_PATH, FAIL_PATH
 
 REQUEST_LINE_FIELDS = {
     "timestamp",
@@ -60,7 +60,7 @@ def failing_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveSer
     migrate(database_url)  # the factory never migrates
     with live_server(
         name="failing-app",
-        command=uvicorn_factory("tests.e2e.failing_app:create_failing_app"),
+        command=uvicorn_factory("tests.system.failing_app:create_failing_app"),
         workdir=workdir,
         env={"DATABASE_URL": database_url, "JWT_SECRET": TEST_JWT_SECRET, "LOG_LEVEL": "WARNING"},
     ) as running:

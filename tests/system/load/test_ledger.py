@@ -1,9 +1,9 @@
-"""The load's verdict (tests/load/ledger.py) on made-up histories: it passes a consistent one and names
+"""The load's verdict (tests/system/load/ledger.py) on made-up histories: it passes a consistent one and names
 every kind of disagreement between the database and what the clients were told."""
 
 import pytest
 
-from tests.load.ledger import Ledger, StoredNote, Write, check
+from tests.system.load.ledger import Ledger, StoredNote, Write, check
 
 USER = "01JUSER0000000000000000000"
 

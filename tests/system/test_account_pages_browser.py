@@ -14,11 +14,11 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, sync_playwright
 
-from tests.e2e.test_docs_browser import CHROMIUM, CHROMIUM_ARGS, RENDER_TIMEOUT_MS, OfflinePage
 from tests.support import log_audit
 from tests.support.app import PASSWORD, service_missing, unique_email
 from tests.support.email import Delivered, SmtpSink, smtp_sink, wait_until
 from tests.support.live_server import LiveServer, live_server, main_py
+from tests.system.test_docs_browser import CHROMIUM, CHROMIUM_ARGS, RENDER_TIMEOUT_MS, OfflinePage
 
 pytestmark = pytest.mark.browser
 
