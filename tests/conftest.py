@@ -17,13 +17,13 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from database.engine import build_engine, build_session_factory
 from main import create_app
-from tests import log_audit
-from tests.support import make_settings, migrate, service_missing
+from tests.support import log_audit
+from tests.support.app import make_settings, migrate, service_missing
 
 BACKENDS = ["sqlite", pytest.param("mariadb", marks=pytest.mark.mariadb)]
 
 
-# Every log line of the session is kept (tests/log_audit.py) and the tests
+# Every log line of the session is kept (tests/support/log_audit.py) and the tests
 # marked ``log_audit`` run last, to scan them all for passwords and tokens.
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "log_audit: scans every log line of the session; runs after all other tests")
@@ -78,6 +78,15 @@ def engine(database_url: str) -> Iterator[Engine]:
     engine = build_engine(database_url)
     yield engine
     engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def engines() -> Iterator[dict[str, Engine]]:
+    """Engines a module opens on the databases it picks (``url -> engine``), disposed after the module."""
+    engines: dict[str, Engine] = {}
+    yield engines
+    for engine in engines.values():
+        engine.dispose()
 
 
 @pytest.fixture(scope="session")

@@ -43,7 +43,7 @@ UnicodeText = Annotated[str, UNICODE_ONLY]
 
 # Character classes for the patterns that state a request field's rule in the OpenAPI schema (as
 # ``json_schema_extra``: the domain rule enforces it, with a message that names the rule). Spelled alike in
-# Python's re, Rust's regex and ECMAScript; tests/e2e/test_schemathesis.py checks pattern and rule agree.
+# Python's re, Rust's regex and ECMAScript; tests/system/test_schemathesis.py checks pattern and rule agree.
 CONTROL = r"\x00-\x1f\x7f-\x9f"
 """Unicode's control characters (category Cc)."""
 SPACE = r" \xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"

@@ -20,10 +20,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from mail.domain.outbox_email import EmailStatus
 from observability.log import JsonFormatter
-from tests import log_audit
-from tests.email_support import Delivered, SmtpSink, outbox_rows, smtp_sink, wait_until
-from tests.live_server import live_server, main_py
-from tests.support import PASSWORD, TEST_JWT_SECRET, app_client, assert_user_json, bearer, login, unique_email
+from tests.support import log_audit
+from tests.support.app import PASSWORD, TEST_JWT_SECRET, app_client, assert_user_json, bearer, login, unique_email
+from tests.support.email import Delivered, SmtpSink, outbox_rows, smtp_sink, wait_until
+from tests.support.live_server import live_server, main_py
 from user.domain.account_token import hash_token
 from user.infra.db_models import AccountTokenRow
 

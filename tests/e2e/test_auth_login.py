@@ -14,7 +14,7 @@ from jose import jwt
 from passlib.hash import bcrypt, pbkdf2_sha256
 from sqlalchemy.orm import Session, sessionmaker
 
-from tests.support import (
+from tests.support.app import (
     PASSWORD,
     app_client,
     assert_unauthenticated,

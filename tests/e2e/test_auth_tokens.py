@@ -15,7 +15,7 @@ import pytest
 from fastapi.testclient import TestClient
 from jose import jws, jwt
 
-from tests.support import TEST_JWT_SECRET, assert_unauthenticated, bearer, new_user, signup
+from tests.support.app import TEST_JWT_SECRET, assert_unauthenticated, bearer, new_user, signup
 
 PROTECTED = [
     ("GET", "/users/me"),

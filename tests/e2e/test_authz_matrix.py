@@ -37,8 +37,7 @@ from sqlalchemy.sql import ColumnElement
 
 from mail.infra.db_models import OutboxEmailRow
 from note.infra.db_models import NoteRow, TagRow, note_tags
-from tests.note_support import create_note, note_body
-from tests.support import (
+from tests.support.app import (
     PASSWORD,
     TEST_JWT_SECRET,
     bearer,
@@ -49,6 +48,7 @@ from tests.support import (
     signup,
     unique_email,
 )
+from tests.support.notes import create_note, note_body
 from user.infra.db_models import LoginThrottleRow, PersonalTokenRow, RevokedTokenRow, UserRow
 
 ABSENT_ID = "01J0ZZZZZZZZZZZZZZZZZZZZZZ"

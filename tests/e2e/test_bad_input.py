@@ -36,8 +36,8 @@ from sqlalchemy import Engine, func, select
 
 from mail.infra.db_models import OutboxEmailRow
 from note.infra.db_models import NoteRow, TagRow, note_tags
-from tests.live_server import LiveServer, live_server, main_py
-from tests.support import PASSWORD, TEST_JWT_SECRET, bearer, login, signup, unique_email
+from tests.support.app import PASSWORD, TEST_JWT_SECRET, bearer, login, signup, unique_email
+from tests.support.live_server import LiveServer, live_server, main_py
 from user.infra.db_models import LoginThrottleRow, UserRow
 from web.schemas import MAX_PAGE
 

@@ -22,8 +22,8 @@ from starlette.types import Message
 
 from main import create_app
 from middlewares.body_limit import MAX_BODY_BYTES
-from tests.note_support import create_note
-from tests.support import PASSWORD, make_settings, new_user, unique_email
+from tests.support.app import PASSWORD, make_settings, new_user, unique_email
+from tests.support.notes import create_note
 
 ALLOWED_ORIGIN = "https://app.example.test"
 SECOND_ORIGIN = "http://localhost:5173"

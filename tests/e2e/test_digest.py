@@ -14,10 +14,10 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from containers import Container
-from tests.email_support import SmtpSink, smtp_sink, wait_until
 from tests.fakes import FakeClock
-from tests.note_support import create_note
-from tests.support import make_settings, new_user, unique_email
+from tests.support.app import make_settings, new_user, unique_email
+from tests.support.email import SmtpSink, smtp_sink, wait_until
+from tests.support.notes import create_note
 
 SUBJECT = "이번 주에 배운 것"
 # Monday 7 December 2026, 09:00 UTC: 18:00 in Seoul, 01:00 in Los Angeles.

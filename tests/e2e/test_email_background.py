@@ -10,8 +10,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from mail.domain.outbox_email import EmailStatus
-from tests.email_support import SmtpSink, outbox_row, smtp_sink, wait_until
-from tests.support import PASSWORD, app_client, unique_email
+from tests.support.app import PASSWORD, app_client, unique_email
+from tests.support.email import SmtpSink, outbox_row, smtp_sink, wait_until
 
 SENDER = "welcome@til.test"
 

@@ -13,8 +13,8 @@ import yaml
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from tests.note_support import all_notes, create_note, tag_counts
-from tests.support import app_client, new_user
+from tests.support.app import app_client, new_user
+from tests.support.notes import all_notes, create_note, tag_counts
 
 JSON = {"content-type": "application/json"}
 ZIP = {"content-type": "application/zip"}

@@ -22,8 +22,8 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import event
 
-from tests.note_support import create_note
-from tests.support import app_client, new_user
+from tests.support.app import app_client, new_user
+from tests.support.notes import create_note
 
 # The app's periodic threads (email relay, digest) stay out of the way: one pass at start, then none
 # for an hour (and the counters skip their threads anyway).
@@ -156,4 +156,4 @@ def test_what_a_request_costs(metered: tuple[TestClient, Meter], database_url: s
     expected = EXPECTED[name]
     if database_url.startswith("sqlite"):
         expected = Cost(expected.hops, expected.checkouts, expected.statements + SQLITE_BEGINS, round_trips=0)
-    assert cost == expected
+    assert cost == expected, f"{cost} != {expected}"

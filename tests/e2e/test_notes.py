@@ -8,8 +8,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 
-from tests.note_support import all_notes, create_note, note_body, tag_counts
-from tests.support import new_user
+from tests.support.app import new_user
+from tests.support.notes import all_notes, create_note, note_body, tag_counts
 
 NOTE_KEYS = {"id", "user_id", "title", "content", "memo_date", "tags", "created_at", "updated_at"}
 ULID = re.compile(r"^[0-9A-HJKMNP-TV-Z]{26}$")

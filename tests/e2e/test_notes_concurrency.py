@@ -9,8 +9,8 @@ from concurrent.futures import ThreadPoolExecutor
 from fastapi.testclient import TestClient
 from httpx import Response
 
-from tests.note_support import all_notes, create_note, tag_counts
-from tests.support import new_user
+from tests.support.app import new_user
+from tests.support.notes import all_notes, create_note, tag_counts
 
 WRITERS = 20
 

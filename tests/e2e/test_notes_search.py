@@ -6,8 +6,8 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from tests.note_support import create_note
-from tests.support import new_user
+from tests.support.app import new_user
+from tests.support.notes import create_note
 
 Params = dict[str, Any] | list[tuple[str, Any]]
 

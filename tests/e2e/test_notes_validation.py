@@ -5,8 +5,8 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.note_support import all_notes, create_note, note_body, tag_counts
-from tests.support import new_user
+from tests.support.app import new_user
+from tests.support.notes import all_notes, create_note, note_body, tag_counts
 
 THIRTY_THREE_TAGS = [f"tag-{number}" for number in range(33)]
 

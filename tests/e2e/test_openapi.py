@@ -8,7 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from main import create_app
-from tests.support import USER_KEYS, make_settings
+from tests.support.app import USER_KEYS, make_settings
 
 # (method, path): request model, success status and model, the 4xx codes the route can answer
 # (413 on every one: any request may carry a body over 1 MiB).

@@ -9,7 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from main import DESCRIPTION, create_app
-from tests.support import make_settings
+from tests.support.app import make_settings
 
 # Every operation, sorted: a renamed route function renames its operation id, which breaks every
 # generated client, so the rename must be made here too, on purpose. Extend this list with each route.

@@ -10,8 +10,8 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from tests.fakes import FakeClock
-from tests.note_support import create_note
-from tests.support import new_user
+from tests.support.app import new_user
+from tests.support.notes import create_note
 
 REVIEW_KEYS = {"due_at", "state", "reps", "lapses", "last_reviewed_at"}
 

@@ -11,8 +11,7 @@ from jose import jwt
 from sqlalchemy import Engine, String, cast, func, select, update
 
 from note.infra.db_models import NoteRow
-from tests.note_support import create_note
-from tests.support import (
+from tests.support.app import (
     PASSWORD,
     ULID_PATTERN,
     assert_unauthenticated,
@@ -22,6 +21,7 @@ from tests.support import (
     login,
     new_user,
 )
+from tests.support.notes import create_note
 from user.infra.db_models import PersonalTokenRow, RevokedTokenRow, UserRow
 
 NEW_PASSWORD = "a brand new secret"

@@ -17,9 +17,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from note.interface.pages import ALLOWED_TAGS
-from tests import log_audit
-from tests.note_support import create_note
-from tests.support import new_user
+from tests.support import log_audit
+from tests.support.app import new_user
+from tests.support.notes import create_note
 
 # The template's own elements; the content may bring only ALLOWED_TAGS.
 TEMPLATE_TAGS = {"html", "head", "meta", "title", "style", "body", "main", "header", "p", "h1", "span", "time"}

@@ -20,10 +20,10 @@ from sqlalchemy import Engine, select
 
 from note.application.share_service import ShareService
 from note.infra.db_models import NoteShareRow
-from tests import log_audit
 from tests.fakes import FakeClock
-from tests.note_support import create_note
-from tests.support import app_client, assert_unauthenticated, assert_utc_timestamp, new_user
+from tests.support import log_audit
+from tests.support.app import app_client, assert_unauthenticated, assert_utc_timestamp, new_user
+from tests.support.notes import create_note
 
 SHARE_KEYS = {"url", "token", "created_at", "expires_at"}
 SHARED_KEYS = {"title", "content", "memo_date", "tags", "author", "updated_at"}
@@ -450,7 +450,7 @@ def test_the_database_keeps_no_token_in_plain_form(client: TestClient, owner: tu
 
 
 def test_no_log_line_of_the_service_carries_a_share_token(client: TestClient, owner: tuple) -> None:
-    """The activity log shows ``/shared/{token}`` for the path of a link. (tests/log_audit.py leaves
+    """The activity log shows ``/shared/{token}`` for the path of a link. (tests/support/log_audit.py leaves
     out the lines of the test client's own ``httpx`` logger, which writes the URLs it requests.)"""
     _, headers = owner
     link = share(client, headers, create_note(client, headers)["id"])

@@ -6,7 +6,7 @@ import uuid
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.support import PASSWORD, bearer, login, signup, unique_email
+from tests.support.app import PASSWORD, bearer, login, signup, unique_email
 
 
 def test_signup_login_me(client: TestClient) -> None:

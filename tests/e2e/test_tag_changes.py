@@ -13,8 +13,8 @@ import pytest
 from fastapi.testclient import TestClient
 from httpx import Response
 
-from tests.note_support import all_notes, create_note, tag_counts
-from tests.support import new_user
+from tests.support.app import new_user
+from tests.support.notes import all_notes, create_note, tag_counts
 
 
 def rename(client: TestClient, headers: dict[str, str], tag: str, name: str) -> Response:

@@ -5,8 +5,8 @@ from urllib.parse import quote
 
 from fastapi.testclient import TestClient
 
-from tests.note_support import all_notes, create_note, tag_counts
-from tests.support import new_user
+from tests.support.app import new_user
+from tests.support.notes import all_notes, create_note, tag_counts
 
 
 def by_tag(client: TestClient, headers: dict[str, str], *, tag: str, **params: int) -> dict:

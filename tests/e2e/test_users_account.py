@@ -6,7 +6,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from jose import jwt
 
-from tests.support import (
+from tests.support.app import (
     PASSWORD,
     assert_unauthenticated,
     assert_user_json,

@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from main import create_app
-from tests.support import (
+from tests.support.app import (
     PASSWORD,
     app_client,
     assert_unauthenticated,

@@ -10,7 +10,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from tests.support import (
+from tests.support.app import (
     PASSWORD,
     assert_user_json,
     bearer,

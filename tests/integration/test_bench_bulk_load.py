@@ -8,7 +8,7 @@ from fastapi.testclient import TestClient
 
 from bench.bulk_load import COMMON_TAG, PASSWORD, bulk_load
 from main import create_app
-from tests.support import bearer, login, make_settings, migrate
+from tests.support.app import bearer, login, make_settings, migrate
 
 
 def test_bulk_loaded_users_and_notes_read_back_through_the_api(tmp_path: Path) -> None:

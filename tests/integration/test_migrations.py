@@ -12,7 +12,7 @@ import pytest
 from alembic import command
 from sqlalchemy import create_engine, inspect, text
 
-from tests.support import alembic_config, sibling_mariadb
+from tests.support.app import alembic_config, sibling_mariadb
 
 BACKFILL_BATCH = 500  # migrations/versions/0006_note_search.py: BATCH
 

@@ -18,7 +18,7 @@ from note.application.note_service import NoteService
 from note.domain.note import Note
 from note.domain.search import NoteSearch, NoteSort
 from note.infra.unit_of_work import SqlAlchemyNoteUnitOfWork
-from tests.note_support import SHARE_CIPHER, insert_user
+from tests.support.notes import SHARE_CIPHER, insert_user
 
 PAGE_SIZES = (1, 10, 100)
 T = TypeVar("T")

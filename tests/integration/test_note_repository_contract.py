@@ -1,12 +1,11 @@
 """One contract for the note app's repositories and unit of work, run against
-the fakes (tests/note_fakes.py) and the SQLAlchemy versions on SQLite and
+the fakes (tests/fakes/note.py) and the SQLAlchemy versions on SQLite and
 MariaDB, so the fakes the unit tests trust cannot drift from the real thing.
 
 Every test works with fresh users, so the shared database's other rows never
 show up in what is listed or counted.
 """
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
@@ -23,8 +22,8 @@ from note.domain.review import ReviewSchedule, ReviewState
 from note.domain.search import NoteSearch, NoteSort
 from note.domain.tag import Tag
 from note.infra.unit_of_work import SqlAlchemyNoteUnitOfWork
-from tests.note_fakes import FakeNoteUnitOfWork
-from tests.note_support import SHARE_CIPHER, insert_user
+from tests.fakes.note import FakeNoteUnitOfWork
+from tests.support.notes import SHARE_CIPHER, insert_user
 
 BACKENDS = ["fake", "sqlite", pytest.param("mariadb", marks=pytest.mark.mariadb)]
 T0 = datetime(2026, 11, 27, 9, 0, 0, 123456, tzinfo=UTC)
@@ -46,14 +45,6 @@ class Store:
 
     def new_user(self) -> str:
         return IDS.new_id() if self.session_factory is None else insert_user(self.session_factory)
-
-
-@pytest.fixture(scope="module")
-def engines() -> Iterator[dict[str, Engine]]:
-    engines: dict[str, Engine] = {}
-    yield engines
-    for engine in engines.values():
-        engine.dispose()
 
 
 @pytest.fixture(params=BACKENDS)

@@ -12,7 +12,7 @@ from note.domain.note import Note
 from note.domain.search import NoteSearch, searchable_text
 from note.infra.db_models import NoteRow, TagRow
 from note.infra.unit_of_work import SqlAlchemyNoteUnitOfWork
-from tests.note_support import SHARE_CIPHER, insert_user
+from tests.support.notes import SHARE_CIPHER, insert_user
 
 IDS = UlidIdGenerator()
 

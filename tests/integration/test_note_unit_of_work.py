@@ -13,7 +13,7 @@ from common.unit_of_work import WriteConflict
 from database.engine import build_engine, build_session_factory
 from note.domain.note import Note
 from note.infra.unit_of_work import SqlAlchemyNoteUnitOfWork
-from tests.note_support import SHARE_CIPHER, insert_user
+from tests.support.notes import SHARE_CIPHER, insert_user
 
 IDS = UlidIdGenerator()
 pytestmark = pytest.mark.mariadb

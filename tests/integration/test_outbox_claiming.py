@@ -26,8 +26,8 @@ from mail.application.ports import MailUnitOfWork
 from mail.domain.outbox_email import DeliveryPolicy, EmailKind, EmailStatus, OutboxEmail
 from mail.infra.db_models import OutboxEmailRow
 from mail.infra.unit_of_work import SqlAlchemyMailUnitOfWork
-from tests.fakes import FakeEmailRenderer, FakeEmailSender, FakeMailUnitOfWork
-from tests.support import migrate, sibling_mariadb
+from tests.fakes.mail import FakeEmailRenderer, FakeEmailSender, FakeMailUnitOfWork
+from tests.support.app import migrate, sibling_mariadb
 
 BACKENDS = ["fake", "sqlite", pytest.param("mariadb", marks=pytest.mark.mariadb)]
 DATABASES = ["sqlite", pytest.param("mariadb", marks=pytest.mark.mariadb)]
@@ -37,14 +37,6 @@ FAR_AHEAD = datetime(2999, 1, 1, tzinfo=UTC)
 POLICY = DeliveryPolicy(lease=timedelta(minutes=2), retry_base=timedelta(seconds=30), retry_max=timedelta(hours=1))
 
 NewUnitOfWork = Callable[[], MailUnitOfWork]
-
-
-@pytest.fixture(scope="module")
-def engines() -> Iterator[dict[str, Engine]]:
-    engines: dict[str, Engine] = {}
-    yield engines
-    for engine in engines.values():
-        engine.dispose()
 
 
 @pytest.fixture(scope="module")

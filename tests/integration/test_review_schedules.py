@@ -16,8 +16,8 @@ from note.domain.review import MemoryState, Rating, ReviewSchedule, ReviewState
 from note.infra.fsrs_review_scheduler import FsrsReviewScheduler
 from note.infra.unit_of_work import SqlAlchemyNoteUnitOfWork
 from tests.fakes import FakeClock
-from tests.note_support import SHARE_CIPHER, insert_user
-from tests.support import alembic_config
+from tests.support.app import alembic_config
+from tests.support.notes import SHARE_CIPHER, insert_user
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 

@@ -1,10 +1,9 @@
-"""One contract for the share repository, run against the fake (tests/note_fakes.py) and the
+"""One contract for the share repository, run against the fake (tests/fakes/note.py) and the
 SQLAlchemy version on SQLite and MariaDB; and, on the databases, what only they can show: the
 token sealed at rest, and a link read in one statement through the token-hash index.
 """
 
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
@@ -21,14 +20,14 @@ from note.infra.db_models import NoteShareRow
 from note.infra.repository import SHARED_NOTE
 from note.infra.share_token_cipher import AesGcmShareTokenCipher
 from note.infra.unit_of_work import SqlAlchemyNoteUnitOfWork
-from tests.note_fakes import FakeNoteUnitOfWork
-from tests.note_support import SHARE_CIPHER, insert_user
+from tests.fakes.note import FakeNoteUnitOfWork
+from tests.support.notes import SHARE_CIPHER, insert_user
 
 BACKENDS = ["fake", "sqlite", pytest.param("mariadb", marks=pytest.mark.mariadb)]
 DATABASES = ["sqlite", pytest.param("mariadb", marks=pytest.mark.mariadb)]
 T0 = datetime(2026, 12, 1, 9, 0, 0, 123456, tzinfo=UTC)
 IDS = UlidIdGenerator()
-AUTHOR = "Note Tester"  # the name tests/note_support.py's insert_user gives
+AUTHOR = "Note Tester"  # the name tests/support/notes.py's insert_user gives
 
 
 @dataclass
@@ -65,14 +64,6 @@ class Store:
             uow.notes.add(note)
             uow.commit()
         return note
-
-
-@pytest.fixture(scope="module")
-def engines() -> Iterator[dict[str, Engine]]:
-    engines: dict[str, Engine] = {}
-    yield engines
-    for engine in engines.values():
-        engine.dispose()
 
 
 def _store(request: pytest.FixtureRequest, engines: dict[str, Engine]) -> Store:

@@ -19,7 +19,8 @@ from cryptography.x509.oid import NameOID
 from mail.application.ports import OutgoingEmail
 from mail.domain.errors import EmailDeliveryFailed
 from mail.infra.smtp_sender import SmtpEmailSender
-from tests.email_support import SmtpSink, free_port, smtp_sink
+from tests.support.email import SmtpSink, smtp_sink
+from tests.support.ports import free_port
 
 # Implicit TLS: aiosmtpd cannot tell that the whole session is encrypted and warns about AUTH without TLS.
 pytestmark = pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS:UserWarning")

@@ -28,8 +28,8 @@ from mail.infra.db_models import OutboxEmailRow
 from mail.infra.metrics import EMAILS_FAILED, EMAILS_REFUSED
 from mail.infra.smtp_sender import SmtpEmailSender
 from mail.infra.unit_of_work import SqlAlchemyMailUnitOfWork
-from tests.email_support import free_port
-from tests.fakes import FakeEmailRenderer
+from tests.fakes.mail import FakeEmailRenderer
+from tests.support.ports import free_port
 
 DATABASES = ["sqlite", pytest.param("mariadb", marks=pytest.mark.mariadb)]
 SENDER = "noreply@til.test"

@@ -9,8 +9,7 @@ from user.domain.personal_token import PersonalToken, personal_token_hash
 from user.domain.user import User
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
-# The same fixtures as the user contract: the fakes, SQLite and MariaDB.
-engines = user_contract.engines
+# The same units of work as the user contract: the fakes, SQLite and MariaDB.
 new_uow = user_contract.new_uow
 
 

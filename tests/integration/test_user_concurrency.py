@@ -15,7 +15,8 @@ from common.clock import SystemClock
 from common.ids import IdGenerator
 from mail.domain.outbox_email import DEFAULT_DELIVERY_POLICY
 from mail.infra.repository import SqlAlchemyOutbox
-from tests.fakes import FakeEmailHandoff, FakePasswordHasher, FakeTokenIssuer, fake_account_emails
+from tests.fakes.mail import FakeEmailHandoff
+from tests.fakes.user import FakePasswordHasher, FakeTokenIssuer, fake_account_emails
 from user.application.account_service import AccountService
 from user.application.commands import AccountChanges
 from user.application.user_service import UserService

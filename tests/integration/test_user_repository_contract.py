@@ -1,5 +1,5 @@
 """One contract for the user app's repositories and unit of work, run against
-the fakes (tests/fakes.py) and the SQLAlchemy versions on SQLite and MariaDB,
+the fakes (tests/fakes/user.py) and the SQLAlchemy versions on SQLite and MariaDB,
 so the fakes the unit tests trust cannot drift from the real thing.
 
 Tests that list or count work inside one unit of work that is never
@@ -7,7 +7,7 @@ committed: the shared test database holds other tests' users too.
 """
 
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -19,7 +19,7 @@ from common.ulid_ids import UlidIdGenerator
 from database.engine import build_engine, build_session_factory
 from mail.domain.outbox_email import DEFAULT_DELIVERY_POLICY
 from mail.infra.repository import SqlAlchemyOutbox
-from tests.fakes import FakeUserUnitOfWork
+from tests.fakes.user import FakeUserUnitOfWork
 from user.application.ports import UserUnitOfWork
 from user.domain.account_token import AccountToken, TokenPurpose, hash_token
 from user.domain.errors import EmailAlreadyRegistered
@@ -32,14 +32,6 @@ BACKENDS = ["fake", "sqlite", pytest.param("mariadb", marks=pytest.mark.mariadb)
 LONG_AGO = datetime(1901, 1, 1, tzinfo=UTC)
 
 NewUnitOfWork = Callable[[], UserUnitOfWork]
-
-
-@pytest.fixture(scope="module")
-def engines() -> Iterator[dict[str, Engine]]:
-    engines: dict[str, Engine] = {}
-    yield engines
-    for engine in engines.values():
-        engine.dispose()
 
 
 @pytest.fixture(params=BACKENDS)

@@ -24,7 +24,8 @@ from note.application.commands import NoteDraft
 from note.application.note_service import NoteService
 from note.domain.errors import NoteOwnerGone
 from note.infra.unit_of_work import SqlAlchemyNoteUnitOfWork
-from tests.fakes import FakeEmailHandoff, FakePasswordHasher, FakeTokenIssuer, fake_account_emails
+from tests.fakes.mail import FakeEmailHandoff
+from tests.fakes.user import FakePasswordHasher, FakeTokenIssuer, fake_account_emails
 from tests.integration.test_user_concurrency import (
     PASSWORD,
     UniqueIds,
@@ -33,7 +34,7 @@ from tests.integration.test_user_concurrency import (
     unique_email,
     warm_pool,
 )
-from tests.note_support import SHARE_CIPHER
+from tests.support.notes import SHARE_CIPHER
 from user.application.commands import AccountChanges
 from user.application.ports import PasswordCheck
 from user.application.user_service import UserService

@@ -9,14 +9,9 @@ from mail.application.outbox_service import DeliveryOutcome, OutboxService
 from mail.application.ports import QueuedEmail
 from mail.domain.outbox_email import DeliveryPolicy, EmailKind, EmailStatus
 from mail.infra.template_renderer import TemplateEmailRenderer
-from tests.fakes import (
-    FakeClock,
-    FakeEmailRenderer,
-    FakeEmailSender,
-    FakeMailUnitOfWork,
-    FakeUserUnitOfWork,
-    SequentialIds,
-)
+from tests.fakes import FakeClock, SequentialIds
+from tests.fakes.mail import FakeEmailRenderer, FakeEmailSender, FakeMailUnitOfWork
+from tests.fakes.user import FakeUserUnitOfWork
 
 POLICY = DeliveryPolicy(lease=timedelta(minutes=2), retry_base=timedelta(seconds=30), retry_max=timedelta(minutes=10))
 

@@ -8,19 +8,15 @@ import pytest
 from mail.application.outbox_service import DeliveryOutcome, OutboxService
 from mail.application.ports import QueuedEmail
 from mail.domain.outbox_email import DeliveryPolicy, EmailKind, EmailStatus, OutboxEmail
-from tests.fakes import (
-    FakeClock,
+from tests.fakes import FakeClock, SequentialIds
+from tests.fakes.mail import (
     FakeEmailHandoff,
     FakeEmailPublisher,
     FakeEmailRenderer,
     FakeEmailSender,
     FakeMailUnitOfWork,
-    FakePasswordHasher,
-    FakeTokenIssuer,
-    FakeUserUnitOfWork,
-    SequentialIds,
-    fake_account_emails,
 )
+from tests.fakes.user import FakePasswordHasher, FakeTokenIssuer, FakeUserUnitOfWork, fake_account_emails
 from user.application.commands import SignUpRequest
 from user.application.user_service import UserService
 from user.domain.errors import EmailAlreadyRegistered

@@ -7,8 +7,9 @@ from mail.domain.outbox_email import EmailKind
 from note.application.digest_service import DigestService
 from note.domain.note import Note
 from note.domain.review import ReviewSchedule
-from tests.fakes import FakeClock, FakeEmailHandoff
-from tests.note_fakes import FakeNoteUnitOfWork
+from tests.fakes import FakeClock
+from tests.fakes.mail import FakeEmailHandoff
+from tests.fakes.note import FakeNoteUnitOfWork
 
 # Monday 7 December 2026 (ISO week 2026-W50), 07:30 UTC.
 MONDAY_0730_UTC = datetime(2026, 12, 7, 7, 30, tzinfo=UTC)

@@ -10,7 +10,7 @@ from note.domain.errors import InvalidNoteInput, NoteNotFound, NoteVersionMismat
 from note.domain.search import NoteSearch, NoteSort
 from note.domain.tag import Tag
 from tests.fakes import FakeClock, SequentialIds
-from tests.note_fakes import ConflictingNoteUnitOfWork, FakeNoteUnitOfWork
+from tests.fakes.note import ConflictingNoteUnitOfWork, FakeNoteUnitOfWork
 
 ALICE = "01J000000000000000000ALICE"
 BOB = "01J00000000000000000000BOB"

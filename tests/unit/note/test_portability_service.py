@@ -9,7 +9,7 @@ from note.application.note_service import NoteService
 from note.application.portability_service import EXPORT_BATCH, MAX_IMPORTED_NOTES, PortabilityService
 from note.domain.errors import ImportTooLarge, InvalidNoteInput, TagNotFound
 from tests.fakes import FakeClock, SequentialIds
-from tests.note_fakes import FakeNoteUnitOfWork
+from tests.fakes.note import FakeNoteUnitOfWork
 
 ALICE = "01J000000000000000000ALICE"
 BOB = "01J00000000000000000000BOB"

@@ -13,7 +13,7 @@ from note.domain.errors import NoteNotFound
 from note.domain.note import Note
 from note.domain.review import MemoryState, Rating, ReviewSchedule, ReviewState
 from tests.fakes import FakeClock
-from tests.note_fakes import FakeNoteUnitOfWork
+from tests.fakes.note import FakeNoteUnitOfWork
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 

@@ -10,7 +10,7 @@ from note.domain.errors import InvalidNoteInput, NoteNotFound, NoteWriteConflict
 from note.domain.note import Note
 from note.domain.share import SHARE_TOKEN_BYTES, share_token_hash
 from tests.fakes import FakeClock
-from tests.note_fakes import ConflictingNoteUnitOfWork, FakeNoteUnitOfWork
+from tests.fakes.note import ConflictingNoteUnitOfWork, FakeNoteUnitOfWork
 
 ALICE = "01J000000000000000000ALICE"
 BOB = "01J00000000000000000000BOB"

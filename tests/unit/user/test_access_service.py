@@ -7,15 +7,9 @@ from datetime import timedelta
 import pytest
 from fastapi.routing import APIRoute
 
-from tests.fakes import (
-    FakeClock,
-    FakeEmailHandoff,
-    FakePasswordHasher,
-    FakeTokenIssuer,
-    FakeUserUnitOfWork,
-    SequentialIds,
-    fake_account_emails,
-)
+from tests.fakes import FakeClock, SequentialIds
+from tests.fakes.mail import FakeEmailHandoff
+from tests.fakes.user import FakePasswordHasher, FakeTokenIssuer, FakeUserUnitOfWork, fake_account_emails
 from user.application.access_service import AccessService, Caller
 from user.application.commands import AccountChanges
 from user.application.user_service import UserService

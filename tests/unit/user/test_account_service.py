@@ -1,4 +1,4 @@
-"""The token rules of AccountService (SPEC §10) with the fakes of tests/fakes.py: no database, no app."""
+"""The token rules of AccountService (SPEC §10) with the fakes of tests/fakes/user.py: no database, no app."""
 
 from dataclasses import dataclass
 from datetime import timedelta
@@ -6,15 +6,9 @@ from datetime import timedelta
 import pytest
 
 from mail.domain.outbox_email import EmailKind, OutboxEmail
-from tests.fakes import (
-    FakeClock,
-    FakeEmailHandoff,
-    FakePasswordHasher,
-    FakeTokenIssuer,
-    FakeUserUnitOfWork,
-    SequentialIds,
-    fake_account_emails,
-)
+from tests.fakes import FakeClock, SequentialIds
+from tests.fakes.mail import FakeEmailHandoff
+from tests.fakes.user import FakePasswordHasher, FakeTokenIssuer, FakeUserUnitOfWork, fake_account_emails
 from user.application.access_service import AccessService
 from user.application.account_service import AccountService
 from user.application.commands import AccountChanges, SignUpRequest

@@ -1,4 +1,4 @@
-"""UserService use cases with the fakes of tests/fakes.py: no database, no app."""
+"""UserService use cases with the fakes of tests/fakes/user.py: no database, no app."""
 
 from dataclasses import dataclass
 from datetime import timedelta
@@ -7,15 +7,9 @@ import pytest
 
 from common.pagination import PageRequest
 from common.unit_of_work import WRITE_ATTEMPTS, WriteConflict
-from tests.fakes import (
-    FakeClock,
-    FakeEmailHandoff,
-    FakePasswordHasher,
-    FakeTokenIssuer,
-    FakeUserUnitOfWork,
-    SequentialIds,
-    fake_account_emails,
-)
+from tests.fakes import FakeClock, SequentialIds
+from tests.fakes.mail import FakeEmailHandoff
+from tests.fakes.user import FakePasswordHasher, FakeTokenIssuer, FakeUserUnitOfWork, fake_account_emails
 from user.application.access_service import AccessService
 from user.application.commands import AccountChanges
 from user.application.user_service import AdminBootstrap, UserService
