@@ -128,48 +128,54 @@ class Container(containers.DeclarativeContainer):
     __self__ = providers.Self()
     settings = providers.Dependency(instance_of=Settings)
 
-    # Shared, stateless, built once.
-    engine = providers.Singleton(build_engine, settings.provided.sqlalchemy_url)
-    session_factory = providers.Singleton(build_session_factory, engine)
-    clock = providers.Singleton(SystemClock)
-    ids = providers.Singleton(UlidIdGenerator)
-    password_hasher = providers.Singleton(Argon2PasswordHasher)
-    token_issuer = providers.Singleton(
+    # Shared, stateless, built once. ThreadSafeSingleton, not Singleton: the request threads and the
+    # periodic ones (email relay, digest) may ask for one at the same moment at start, and a plain
+    # Singleton then builds two (two engines, two pools; tests/e2e/test_hot_path.py caught it).
+    engine = providers.ThreadSafeSingleton(build_engine, settings.provided.sqlalchemy_url)
+    session_factory = providers.ThreadSafeSingleton(build_session_factory, engine)
+    clock = providers.ThreadSafeSingleton(SystemClock)
+    ids = providers.ThreadSafeSingleton(UlidIdGenerator)
+    password_hasher = providers.ThreadSafeSingleton(Argon2PasswordHasher)
+    token_issuer = providers.ThreadSafeSingleton(
         JoseTokenIssuer,
         secret=settings.provided.secret_key,
         lifetime=providers.Factory(timedelta, minutes=settings.provided.access_token_expire_minutes),
     )
-    login_throttle_policy = providers.Singleton(
+    login_throttle_policy = providers.ThreadSafeSingleton(
         LoginThrottlePolicy,
         max_failures=settings.provided.login_max_failures,
         lockout=providers.Factory(timedelta, seconds=settings.provided.login_lockout_seconds),
     )
-    share_token_cipher = providers.Singleton(AesGcmShareTokenCipher, secret=settings.provided.secret_key)
+    share_token_cipher = providers.ThreadSafeSingleton(AesGcmShareTokenCipher, secret=settings.provided.secret_key)
     # Where share links (and email links) point: PUBLIC_URL, never with a trailing slash.
     public_url = providers.Callable(lambda settings: settings.public_url, settings)
     # GET /health awaits these: each runs its blocking probe on a thread of its own, never a request's.
-    database_probe = providers.Singleton(AsyncProbe, providers.Singleton(SqlAlchemyDatabaseProbe, engine))
-    account_token_policy = providers.Singleton(
+    database_probe = providers.ThreadSafeSingleton(
+        AsyncProbe, providers.ThreadSafeSingleton(SqlAlchemyDatabaseProbe, engine)
+    )
+    account_token_policy = providers.ThreadSafeSingleton(
         AccountTokenPolicy,
         reset_lifetime=providers.Factory(timedelta, minutes=settings.provided.password_reset_token_minutes),
         verification_lifetime=providers.Factory(timedelta, hours=settings.provided.email_verification_token_hours),
         emails_per_hour=settings.provided.account_emails_per_hour,
     )
-    account_emails = providers.Singleton(AccountEmails, public_url=public_url, policy=account_token_policy, ids=ids)
+    account_emails = providers.ThreadSafeSingleton(
+        AccountEmails, public_url=public_url, policy=account_token_policy, ids=ids
+    )
     broker_probe = providers.Selector(
         providers.Callable(_broker_mode, settings),
-        celery=providers.Singleton(
-            AsyncProbe, providers.Singleton(KombuBrokerProbe, settings.provided.celery_broker_url)
+        celery=providers.ThreadSafeSingleton(
+            AsyncProbe, providers.ThreadSafeSingleton(KombuBrokerProbe, settings.provided.celery_broker_url)
         ),
         in_process=providers.Object(None),
     )
-    email_policy = providers.Singleton(
+    email_policy = providers.ThreadSafeSingleton(
         DeliveryPolicy,
         lease=providers.Callable(_email_lease, settings.provided.smtp_timeout_seconds),
         retry_base=providers.Factory(timedelta, seconds=settings.provided.email_retry_base_seconds),
         retry_max=providers.Factory(timedelta, seconds=settings.provided.email_retry_max_seconds),
     )
-    email_renderer = providers.Singleton(
+    email_renderer = providers.ThreadSafeSingleton(
         TemplateEmailRenderer,
         subjects=providers.Dict(
             {
@@ -183,7 +189,7 @@ class Container(containers.DeclarativeContainer):
     )
     email_sender = providers.Selector(
         providers.Callable(_smtp_mode, settings),
-        smtp=providers.Singleton(
+        smtp=providers.ThreadSafeSingleton(
             SmtpEmailSender,
             host=settings.provided.smtp_host,
             port=settings.provided.smtp_port,
@@ -193,10 +199,10 @@ class Container(containers.DeclarativeContainer):
             password=providers.Callable(_secret, settings.provided.smtp_password),
             timeout=settings.provided.smtp_timeout_seconds,
         ),
-        log=providers.Singleton(LogEmailSender, sender=settings.provided.email_sender),
+        log=providers.ThreadSafeSingleton(LogEmailSender, sender=settings.provided.email_sender),
     )
     # A worker overrides this with its own app (worker_container).
-    celery_app = providers.Singleton(
+    celery_app = providers.ThreadSafeSingleton(
         build_celery_app,
         broker_url=settings.provided.celery_broker_url,
         result_backend=settings.provided.celery_result_backend,
@@ -209,13 +215,15 @@ class Container(containers.DeclarativeContainer):
     )
     email_publisher = providers.Selector(
         providers.Callable(_broker_mode, settings),
-        celery=providers.Singleton(CeleryEmailPublisher, celery_app),
+        celery=providers.ThreadSafeSingleton(CeleryEmailPublisher, celery_app),
         in_process=providers.Object(None),
     )
     # What a use case hands its committed emails to: two threads of the web process's own,
     # which publish them (broker) or deliver them (no broker), so that neither a slow SMTP
     # server nor a hanging broker ever holds the threads that serve requests.
-    email_handoff = providers.Singleton(ThreadPoolEmailHandoff, forward=providers.Callable(_forward, __self__))
+    email_handoff = providers.ThreadSafeSingleton(
+        ThreadPoolEmailHandoff, forward=providers.Callable(_forward, __self__)
+    )
     # The mail app's Outbox on another unit of work's session: called with that session.
     outbox = providers.Factory(SqlAlchemyOutbox, ids=ids, policy=email_policy)
 
@@ -230,7 +238,7 @@ class Container(containers.DeclarativeContainer):
         outbox=outbox.provider,
     )
     note_service = providers.Factory(NoteService, uow=note_uow, clock=clock, ids=ids)
-    review_scheduler = providers.Singleton(FsrsReviewScheduler)
+    review_scheduler = providers.ThreadSafeSingleton(FsrsReviewScheduler)
     remembering_service = providers.Factory(RememberingService, uow=note_uow, scheduler=review_scheduler, clock=clock)
     digest_service = providers.Factory(DigestService, uow=note_uow, clock=clock, emails=email_handoff)
     portability_service = providers.Factory(PortabilityService, uow=note_uow, clock=clock, ids=ids)
