@@ -15,7 +15,7 @@ activity-log middleware never sees it. The protocol answers it with a JSON
 400 and writes its one ``event: "request"`` line itself, with what the bytes
 received tell (method and path when the request line parsed, else ``null``).
 
-It replaced a bounded h11 protocol: the same bounds and lines, and about 40 %
+It replaced a bounded h11 protocol: the same bounds and lines, and 38–60 %
 more requests a second through the framework alone (docs/benchmarks.md).
 """
 
