@@ -296,6 +296,10 @@ def test_every_operation_passes_every_check(
         directory=tmp_path,
         config=config_file(tmp_path, auth=auth, peers=("alice", "bob")),
         operations=[
+            # Hypothesis's "data generation is too slow" health check measures the generator on this
+            # machine, not the API: on a loaded 2-core runner POST /notes's body (32 tags of patterned
+            # text) trips it now and then. Every check of the API itself stays on.
+            "--suppress-health-check=too_slow",
             *("--exclude-operation-id", "users-delete_me"),
             *(option for operation_id in LOGOUT_OPERATION_IDS for option in ("--exclude-operation-id", operation_id)),
         ],
