@@ -6,17 +6,13 @@ route and get a 404 the schema does not declare. ``{name:text}`` takes any
 text, ``/`` and newlines included; the use case then decides what it means.
 """
 
-from starlette.convertors import Convertor, register_url_convertor
+from starlette.convertors import PathConvertor, register_url_convertor
 
 
-class AnyTextConvertor(Convertor[str]):
+class AnyTextConvertor(PathConvertor):
+    """Starlette's ``path``, with newlines too."""
+
     regex = "(?s:.*)"
-
-    def convert(self, value: str) -> str:
-        return value
-
-    def to_string(self, value: str) -> str:
-        return value
 
 
 register_url_convertor("text", AnyTextConvertor())

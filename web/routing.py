@@ -22,7 +22,7 @@ from starlette.concurrency import run_in_threadpool
 
 def in_worker_thread(endpoint: Callable[..., Any]) -> Callable[..., Any]:
     """An ``async`` endpoint that runs the sync ``endpoint`` in the thread pool (an async one as it is)."""
-    if inspect.iscoroutinefunction(endpoint) or not callable(endpoint):
+    if inspect.iscoroutinefunction(endpoint):
         return endpoint
 
     @functools.wraps(endpoint)

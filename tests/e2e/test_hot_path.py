@@ -10,7 +10,7 @@ database: the app's email relay and digest threads are left out.
 
 import threading
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -50,29 +50,27 @@ class Meter:
         # The database is reached only from the worker threads that run sync dependencies and routes.
         return self.on and threading.current_thread().name.startswith("AnyIO worker thread")
 
+    def _counter(self, name: str) -> Callable[..., None]:
+        def count(*_: Any) -> None:
+            if self._ours():
+                self.counts[name] += 1
+
+        return count
+
     @contextmanager
     def installed(self, monkeypatch: pytest.MonkeyPatch) -> Iterator["Meter"]:
-        meter = self
         run_sync = anyio.to_thread.run_sync
         execute_command = pymysql.connections.Connection._execute_command
+        count_round_trip, on_checkout, on_statement = map(self._counter, ["round_trips", "checkouts", "statements"])
 
         async def counting_run_sync(*args: Any, **kwargs: Any) -> Any:
-            if meter.on:
-                meter.counts["hops"] += 1
+            if self.on:  # on the event loop: not a worker thread yet
+                self.counts["hops"] += 1
             return await run_sync(*args, **kwargs)
 
         def counting_execute_command(connection: Any, command: int, sql: Any) -> Any:
-            if meter._ours():
-                meter.counts["round_trips"] += 1
+            count_round_trip()
             return execute_command(connection, command, sql)
-
-        def on_checkout(*_: Any) -> None:
-            if meter._ours():
-                meter.counts["checkouts"] += 1
-
-        def on_statement(*_: Any) -> None:
-            if meter._ours():
-                meter.counts["statements"] += 1
 
         monkeypatch.setattr(anyio.to_thread, "run_sync", counting_run_sync)
         monkeypatch.setattr(pymysql.connections.Connection, "_execute_command", counting_execute_command)
