@@ -5,6 +5,12 @@ states; each date alone is valid, so Schemathesis generates such pairs as valid 
 as a rejected positive case. Before each call, a pair of valid dates in the wrong order is put in order:
 every other case, valid or not, goes out as generated, and the 422 itself is tested in
 tests/e2e/test_notes_search.py.
+
+A note's ``tags`` hold at most 32 distinct names, a repeated name counting once (SPEC §4): a count of distinct
+values after trimming, which no JSON Schema keyword states either (``maxItems`` would refuse 33 entries with
+a repeat, which the API accepts). So a body of ``POST /notes``, ``PUT /notes/{note_id}`` or ``POST
+/notes/import`` whose tags are 33 or more distinct valid names keeps the first 32 of them. A list with an
+invalid name goes out untouched; the 422 for 33 names is tested in tests/e2e/test_notes_validation.py.
 """
 
 from typing import Any
@@ -13,6 +19,10 @@ import schemathesis
 
 from note.domain.errors import InvalidNoteInput
 from note.domain.note import parse_memo_date
+from note.domain.tag import MAX_TAGS_PER_NOTE, check_tag_name
+
+NOTE_BODIES = {("POST", "/notes"), ("PUT", "/notes/{note_id}")}
+IMPORT_BODY = ("POST", "/notes/import")
 
 
 def _real_date(value: Any) -> bool:
@@ -25,11 +35,45 @@ def _real_date(value: Any) -> bool:
     return True
 
 
-@schemathesis.hook
-def before_call(context: Any, case: Any, **kwargs: Any) -> None:
-    query = case.query
-    if case.operation.path != "/notes" or case.method.upper() != "GET" or not isinstance(query, dict):
+def _tag_name(value: Any) -> str | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        return check_tag_name(value)
+    except InvalidNoteInput:
+        return None
+
+
+def _keep_tags_within_the_limit(note: Any) -> None:
+    tags = note.get("tags") if isinstance(note, dict) else None
+    if not isinstance(tags, list):
+        return
+    names = [_tag_name(value) for value in tags]
+    if None in names or len(set(names)) <= MAX_TAGS_PER_NOTE:
+        return
+    kept: set[str | None] = set()
+    for index, name in enumerate(names):
+        kept.add(name)
+        if len(kept) > MAX_TAGS_PER_NOTE:
+            del tags[index:]
+            return
+
+
+def _put_dates_in_order(query: Any) -> None:
+    if not isinstance(query, dict):
         return
     start, end = query.get("from"), query.get("to")
     if _real_date(start) and _real_date(end) and start > end:
         query["from"], query["to"] = end, start
+
+
+@schemathesis.hook
+def before_call(context: Any, case: Any, **kwargs: Any) -> None:
+    operation = (case.method.upper(), case.operation.path)
+    if operation == ("GET", "/notes"):
+        _put_dates_in_order(case.query)
+    elif operation in NOTE_BODIES:
+        _keep_tags_within_the_limit(case.body)
+    elif operation == IMPORT_BODY and isinstance(case.body, dict) and isinstance(case.body.get("notes"), list):
+        for note in case.body["notes"]:
+            _keep_tags_within_the_limit(note)
