@@ -27,6 +27,12 @@ REFUSED = {
     "raw-8-bit-path": "GET /café HTTP/1.1\r\nHost: x\r\n\r\n".encode(),
     "not-http-at-all": b"\x16\x03\x01\x00\xa5garbage\r\n\r\n",
     "space-in-header-name": b"GET /health HTTP/1.1\r\nHost: x\r\nBad Header: 1\r\n\r\n",
+    # Request smuggling's classic: both framings at once.
+    "content-length-and-chunked": (
+        b"POST /users HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n"
+        b"Content-Type: application/json\r\n\r\n0\r\n\r\n"
+    ),
+    "unknown-method": b"BREW /health HTTP/1.1\r\nHost: x\r\n\r\n",
 }
 
 
