@@ -12,6 +12,7 @@ import pytest
 from dependency_injector import providers
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from sqlalchemy import text
 
 from containers import Container
 from tests.fakes import FakeClock
@@ -81,6 +82,23 @@ def _digests(sink: SmtpSink, email: str) -> list:
     return [d for d in sink.to(email) if d.message["Subject"] == SUBJECT]
 
 
+def _received_and_marked_sent(sink: SmtpSink, containers: list[Container], email: str, *, what: str) -> list:
+    """Wait until the SMTP server has the digest *and* its outbox row says SENT.
+
+    The row is marked just after the server's 250. The test's clock then jumps hours ahead, past the
+    lease of a send still in flight, so it waits for the mark: a real clock never jumps like that."""
+    received = wait_until(lambda: _digests(sink, email), timeout=15, what=what)
+    query = text("SELECT status FROM outbox_emails WHERE recipient = :recipient AND kind = 'digest'")
+
+    def marked_sent() -> bool:
+        with containers[0].engine().connect() as connection:
+            statuses = connection.execute(query, {"recipient": email}).scalars().all()
+        return bool(statuses) and set(statuses) == {"SENT"}
+
+    wait_until(marked_sent, timeout=15, what=f"{what} marked SENT")
+    return received
+
+
 def test_racing_schedulers_and_relays_send_one_digest_per_due_account(
     client: TestClient, sink: SmtpSink, processes: tuple[list[Container], FakeClock]
 ) -> None:
@@ -97,7 +115,7 @@ def test_racing_schedulers_and_relays_send_one_digest_per_due_account(
 
     round_of_passes()
     round_of_passes()
-    [seoul_digest] = wait_until(lambda: _digests(sink, seoul), timeout=15, what="the Seoul digest")
+    [seoul_digest] = _received_and_marked_sent(sink, containers, seoul, what="the Seoul digest")
     # 01:00 on Monday in Los Angeles: not yet.
     assert _digests(sink, los_angeles) == []
 
@@ -130,7 +148,7 @@ def test_nothing_to_show_sends_nothing_and_a_missed_week_goes_out_once_when_back
     # The service was down all Monday: the week's digest goes out on Thursday, once.
     clock._now = datetime(2026, 12, 17, 12, 0, tzinfo=UTC)  # Thursday of 2026-W51
     _race([container.digest_service().run_pass for container in containers])
-    wait_until(lambda: _digests(sink, late), timeout=15, what="the late digest")
+    _received_and_marked_sent(sink, containers, late, what="the late digest")
     clock._now = datetime(2026, 12, 18, 12, 0, tzinfo=UTC)
     _race([container.digest_service().run_pass for container in containers])
     for container in containers:
