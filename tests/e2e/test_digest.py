@@ -12,12 +12,13 @@ import pytest
 from dependency_injector import providers
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import text
+from sqlalchemy.orm import Session, sessionmaker
 
 from containers import Container
+from mail.domain.outbox_email import EmailKind, EmailStatus
 from tests.fakes import FakeClock
 from tests.support.app import make_settings, new_user, unique_email
-from tests.support.email import SmtpSink, smtp_sink, wait_until
+from tests.support.email import SmtpSink, outbox_rows, smtp_sink, wait_until
 from tests.support.notes import create_note
 
 SUBJECT = "이번 주에 배운 것"
@@ -82,25 +83,26 @@ def _digests(sink: SmtpSink, email: str) -> list:
     return [d for d in sink.to(email) if d.message["Subject"] == SUBJECT]
 
 
-def _received_and_marked_sent(sink: SmtpSink, containers: list[Container], email: str, *, what: str) -> list:
+def _received_and_marked_sent(sink: SmtpSink, session_factory: sessionmaker[Session], email: str, *, what: str) -> list:
     """Wait until the SMTP server has the digest *and* its outbox row says SENT.
 
     The row is marked just after the server's 250. The test's clock then jumps hours ahead, past the
     lease of a send still in flight, so it waits for the mark: a real clock never jumps like that."""
     received = wait_until(lambda: _digests(sink, email), timeout=15, what=what)
-    query = text("SELECT status FROM outbox_emails WHERE recipient = :recipient AND kind = 'digest'")
 
     def marked_sent() -> bool:
-        with containers[0].engine().connect() as connection:
-            statuses = connection.execute(query, {"recipient": email}).scalars().all()
-        return bool(statuses) and set(statuses) == {"SENT"}
+        digests = [row for row in outbox_rows(session_factory, email) if row.kind is EmailKind.DIGEST]
+        return bool(digests) and all(row.status is EmailStatus.SENT for row in digests)
 
     wait_until(marked_sent, timeout=15, what=f"{what} marked SENT")
     return received
 
 
 def test_racing_schedulers_and_relays_send_one_digest_per_due_account(
-    client: TestClient, sink: SmtpSink, processes: tuple[list[Container], FakeClock]
+    client: TestClient,
+    sink: SmtpSink,
+    processes: tuple[list[Container], FakeClock],
+    session_factory: sessionmaker[Session],
 ) -> None:
     containers, clock = processes
     seoul = _account(client, timezone="Asia/Seoul", digest="weekly", memo_dates=("20261201", "20261206"))
@@ -115,7 +117,7 @@ def test_racing_schedulers_and_relays_send_one_digest_per_due_account(
 
     round_of_passes()
     round_of_passes()
-    [seoul_digest] = _received_and_marked_sent(sink, containers, seoul, what="the Seoul digest")
+    [seoul_digest] = _received_and_marked_sent(sink, session_factory, seoul, what="the Seoul digest")
     # 01:00 on Monday in Los Angeles: not yet.
     assert _digests(sink, los_angeles) == []
 
@@ -138,7 +140,10 @@ def test_racing_schedulers_and_relays_send_one_digest_per_due_account(
 
 
 def test_nothing_to_show_sends_nothing_and_a_missed_week_goes_out_once_when_back(
-    client: TestClient, sink: SmtpSink, processes: tuple[list[Container], FakeClock]
+    client: TestClient,
+    sink: SmtpSink,
+    processes: tuple[list[Container], FakeClock],
+    session_factory: sessionmaker[Session],
 ) -> None:
     containers, clock = processes
     empty = _account(client, timezone="UTC", digest="weekly", memo_dates=())
@@ -148,7 +153,7 @@ def test_nothing_to_show_sends_nothing_and_a_missed_week_goes_out_once_when_back
     # The service was down all Monday: the week's digest goes out on Thursday, once.
     clock._now = datetime(2026, 12, 17, 12, 0, tzinfo=UTC)  # Thursday of 2026-W51
     _race([container.digest_service().run_pass for container in containers])
-    _received_and_marked_sent(sink, containers, late, what="the late digest")
+    _received_and_marked_sent(sink, session_factory, late, what="the late digest")
     clock._now = datetime(2026, 12, 18, 12, 0, tzinfo=UTC)
     _race([container.digest_service().run_pass for container in containers])
     for container in containers:

@@ -21,9 +21,6 @@ from note.domain.errors import InvalidNoteInput
 from note.domain.note import parse_memo_date
 from note.domain.tag import MAX_TAGS_PER_NOTE, check_tag_name
 
-NOTE_BODIES = {("POST", "/notes"), ("PUT", "/notes/{note_id}")}
-IMPORT_BODY = ("POST", "/notes/import")
-
 
 def _real_date(value: Any) -> bool:
     if not isinstance(value, str):
@@ -49,14 +46,9 @@ def _keep_tags_within_the_limit(note: Any) -> None:
     if not isinstance(tags, list):
         return
     names = [_tag_name(value) for value in tags]
-    if None in names or len(set(names)) <= MAX_TAGS_PER_NOTE:
-        return
-    kept: set[str | None] = set()
-    for index, name in enumerate(names):
-        kept.add(name)
-        if len(kept) > MAX_TAGS_PER_NOTE:
-            del tags[index:]
-            return
+    distinct = list(dict.fromkeys(names))
+    if None not in distinct and len(distinct) > MAX_TAGS_PER_NOTE:
+        del tags[names.index(distinct[MAX_TAGS_PER_NOTE]) :]
 
 
 def _put_dates_in_order(query: Any) -> None:
@@ -69,11 +61,11 @@ def _put_dates_in_order(query: Any) -> None:
 
 @schemathesis.hook
 def before_call(context: Any, case: Any, **kwargs: Any) -> None:
-    operation = (case.method.upper(), case.operation.path)
-    if operation == ("GET", "/notes"):
-        _put_dates_in_order(case.query)
-    elif operation in NOTE_BODIES:
-        _keep_tags_within_the_limit(case.body)
-    elif operation == IMPORT_BODY and isinstance(case.body, dict) and isinstance(case.body.get("notes"), list):
-        for note in case.body["notes"]:
-            _keep_tags_within_the_limit(note)
+    match (case.method.upper(), case.operation.path):
+        case ("GET", "/notes"):
+            _put_dates_in_order(case.query)
+        case ("POST", "/notes") | ("PUT", "/notes/{note_id}"):
+            _keep_tags_within_the_limit(case.body)
+        case ("POST", "/notes/import") if isinstance(case.body, dict) and isinstance(case.body.get("notes"), list):
+            for note in case.body["notes"]:
+                _keep_tags_within_the_limit(note)
