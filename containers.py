@@ -262,10 +262,16 @@ class Container(containers.DeclarativeContainer):
         clock=clock,
         account_emails=account_emails,
         emails=email_handoff,
-        require_verified_email=settings.provided.require_verified_email,
         reset_request_floor=providers.Object(RESET_REQUEST_FLOOR),
     )
-    access_service = providers.Factory(AccessService, uow=user_uow, tokens=token_issuer, clock=clock, ids=ids)
+    access_service = providers.Factory(
+        AccessService,
+        uow=user_uow,
+        tokens=token_issuer,
+        clock=clock,
+        ids=ids,
+        require_verified_email=settings.provided.require_verified_email,
+    )
     outbox_service = providers.Factory(
         OutboxService,
         uow=mail_uow,

@@ -1,37 +1,123 @@
-"""``ThreadedRoute``: the route class of every router, so a sync route costs one worker thread hop.
+"""``ThreadedRoute``: the route class of every router, so a request costs one worker thread hop.
 
 FastAPI runs a sync (``def``) route in its thread pool, then hands the
 route's return value to the thread pool *again* to validate it against the
-response model: two hops for one request, and on a small machine each hop
-is a wait for the GIL behind whatever else runs. ``ThreadedRoute`` gives
-FastAPI an ``async`` endpoint that awaits the sync route in one worker
-thread; FastAPI then validates and serializes the result on the event loop,
-as it does for any ``async`` route. Nothing else changes: the parameters,
-dependencies, OpenAPI and errors are the sync route's own, read through
-``functools.wraps``.
+response model; a sync dependency (the caller's lookup) costs one hop more.
+On a small machine each hop is a wait for the GIL behind whatever else
+runs. ``ThreadedRoute`` gives FastAPI an ``async`` endpoint that awaits the
+sync route in one worker thread; FastAPI then validates and serializes the
+result on the event loop, as it does for any ``async`` route. A dependency
+whose work needs the database returns ``InRouteThread`` instead of doing
+it: the route's worker thread computes every such value just before the
+route runs, so the caller's lookup shares the route's hop. Nothing else
+changes: the parameters, dependencies, OpenAPI and errors are the sync
+route's own, read through ``functools.wraps``.
 """
 
 import functools
 import inspect
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Coroutine
+from contextvars import ContextVar
+from typing import Any, Generic, TypeVar
 
+from fastapi import Request, Response
+from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from starlette.concurrency import run_in_threadpool
 
+T = TypeVar("T")
+U = TypeVar("U")
+
+
+class InRouteThread(Generic[T]):
+    """A dependency's value that the route's worker thread computes, just before the route runs.
+
+    The route receives the computed value, never this: its parameter keeps
+    the value's type. ``then`` derives another such value (the caller's
+    user from the caller), for a dependency built on this one. Computed
+    once: a derived value computes its source once, whatever asks first.
+    """
+
+    __slots__ = ("_compute", "_value")
+
+    def __init__(self, compute: Callable[[], T]) -> None:
+        self._compute: Callable[[], T] | None = compute
+        pending = _pending.get()
+        if pending is not None:
+            pending.append(self)
+
+    def compute(self) -> T:
+        if self._compute is not None:
+            self._value, self._compute = self._compute(), None
+        return self._value
+
+    def then(self, step: Callable[[T], U]) -> "InRouteThread[U]":
+        return InRouteThread(lambda: step(self.compute()))
+
+
+# The values this request's dependencies deferred, in the order they were made (``ThreadedRoute``).
+_pending: ContextVar[list[InRouteThread[Any]] | None] = ContextVar("in_route_thread_pending", default=None)
+
+
+def _compute_all(values: list[InRouteThread[Any]]) -> None:
+    for value in values:
+        value.compute()
+
+
+def _computed(kwargs: dict[str, Any]) -> dict[str, Any]:
+    return {name: value.compute() if isinstance(value, InRouteThread) else value for name, value in kwargs.items()}
+
 
 def in_worker_thread(endpoint: Callable[..., Any]) -> Callable[..., Any]:
-    """An ``async`` endpoint that runs the sync ``endpoint`` in the thread pool (an async one as it is)."""
+    """An ``async`` endpoint that runs the sync ``endpoint`` in the thread pool, with its
+    ``InRouteThread`` arguments computed there first; an async one gets them computed in one hop."""
     if inspect.iscoroutinefunction(endpoint):
-        return endpoint
+
+        @functools.wraps(endpoint)
+        async def awaited(*args: Any, **kwargs: Any) -> Any:
+            if any(isinstance(value, InRouteThread) for value in kwargs.values()):
+                kwargs = await run_in_threadpool(_computed, kwargs)
+            return await endpoint(*args, **kwargs)
+
+        return awaited
+
+    def run(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        return endpoint(*args, **_computed(kwargs))
 
     @functools.wraps(endpoint)
     async def threaded(*args: Any, **kwargs: Any) -> Any:
-        return await run_in_threadpool(endpoint, *args, **kwargs)
+        return await run_in_threadpool(run, args, kwargs)
 
     return threaded
 
 
 class ThreadedRoute(APIRoute):
+    """A route whose deferred dependencies answer before its parameters' 422.
+
+    FastAPI stops at the first dependency that raises (a 401 or a 403) and
+    otherwise answers every invalid parameter together with a 422. A
+    deferred check has not run yet when that 422 is raised, so a request
+    with invalid parameters has its deferred values computed first, and
+    their error (an ended token: 401) wins, as it would have had the
+    dependency checked at once.
+    """
+
     def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
         super().__init__(path, in_worker_thread(endpoint), **kwargs)
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handle = super().get_route_handler()
+
+        async def handle_deferred_first(request: Request) -> Response:
+            pending: list[InRouteThread[Any]] = []
+            reset = _pending.set(pending)
+            try:
+                return await handle(request)
+            except RequestValidationError:
+                if pending:
+                    await run_in_threadpool(_compute_all, pending)
+                raise
+            finally:
+                _pending.reset(reset)
+
+        return handle_deferred_first

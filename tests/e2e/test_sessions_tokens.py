@@ -70,6 +70,26 @@ def test_a_logout_is_kept_only_until_the_token_would_have_expired(client: TestCl
     assert timedelta(minutes=59) < row.expires_at - datetime.now(UTC) <= timedelta(minutes=60)
 
 
+def test_an_ended_token_is_401_even_when_the_request_is_invalid_too(client: TestClient) -> None:
+    """The token's check runs in the route's thread, after FastAPI has read the parameters; its 401 still
+    answers before their 422, as it would if it had run first."""
+    _, headers = new_user(client)
+    client.post("/users/logout", headers=headers)
+
+    assert_unauthenticated(client.get("/notes", params={"page": 0, "sort": "nonsense"}, headers=headers))
+    assert_unauthenticated(client.post("/notes", json={"title": ""}, headers=headers))
+    assert_unauthenticated(client.put("/users", json={"name": "x"}, headers=headers))
+
+
+def test_a_personal_token_on_an_account_route_is_403_even_with_an_invalid_body(client: TestClient) -> None:
+    _, headers = new_user(client)
+    token = bearer(create_personal_token(client, headers)["token"])
+
+    response = client.post("/users/me/tokens", json={"name": ""}, headers=token)
+
+    assert (response.status_code, response.json()) == (403, {"detail": "This needs a login token"})
+
+
 def test_logout_needs_a_token(client: TestClient) -> None:
     assert_unauthenticated(client.post("/users/logout"))
     assert_unauthenticated(client.post("/users/logout-all"))

@@ -9,7 +9,13 @@ from datetime import datetime
 from common.clock import Clock
 from common.ids import IdGenerator
 from user.application.ports import TokenIssuer, UserUnitOfWork
-from user.domain.errors import InvalidToken, LoginTokenRequired, PersonalTokenLimitReached, PersonalTokenNotFound
+from user.domain.errors import (
+    EmailNotVerified,
+    InvalidToken,
+    LoginTokenRequired,
+    PersonalTokenLimitReached,
+    PersonalTokenNotFound,
+)
 from user.domain.personal_token import (
     LAST_USED_RESOLUTION,
     MAX_PERSONAL_TOKENS_PER_USER,
@@ -47,8 +53,19 @@ class CreatedPersonalToken:
 
 
 class AccessService:
-    def __init__(self, *, uow: UserUnitOfWork, tokens: TokenIssuer, clock: Clock, ids: IdGenerator) -> None:
+    """``require_verified_email``: REQUIRE_VERIFIED_EMAIL (unverified accounts keep only the user routes)."""
+
+    def __init__(
+        self,
+        *,
+        uow: UserUnitOfWork,
+        tokens: TokenIssuer,
+        clock: Clock,
+        ids: IdGenerator,
+        require_verified_email: bool = False,
+    ) -> None:
         self._uow = uow
+        self._require_verified_email = require_verified_email
         self._tokens = tokens
         self._clock = clock
         self._ids = ids
@@ -62,6 +79,12 @@ class AccessService:
         if credential_of(token) is Credential.LOGIN:
             return self._login_token_caller(token)
         return self._personal_token_caller(token, record_use=record_use)
+
+    def require_verified(self, user: User) -> User:
+        """``user``, or ``EmailNotVerified`` when REQUIRE_VERIFIED_EMAIL is on and the address is unverified."""
+        if self._require_verified_email and not user.email_verified:
+            raise EmailNotVerified()
+        return user
 
     def logout(self, caller: Caller) -> None:
         """End the login token of this request; the account's other tokens stay."""

@@ -28,7 +28,6 @@ from user.domain.account_token import (
 from user.domain.errors import (
     AccountEmailsThrottled,
     EmailAlreadyVerified,
-    EmailNotVerified,
     InvalidAccountToken,
     InvalidToken,
     UserWriteConflict,
@@ -41,8 +40,6 @@ NOBODY = ""  # no account has this id: the statements of a reset request for an 
 
 
 class AccountService:
-    """``require_verified_email``: REQUIRE_VERIFIED_EMAIL (unverified accounts keep only the user routes)."""
-
     def __init__(
         self,
         *,
@@ -51,7 +48,6 @@ class AccountService:
         clock: Clock,
         account_emails: AccountEmails,
         emails: EmailHandoff,
-        require_verified_email: bool = False,
         reset_request_floor: timedelta = timedelta(0),
     ) -> None:
         self._uow = uow
@@ -59,7 +55,6 @@ class AccountService:
         self._clock = clock
         self._account_emails = account_emails
         self._emails = emails
-        self._require_verified_email = require_verified_email
         self._reset_request_floor = reset_request_floor.total_seconds()
 
     @property
@@ -170,12 +165,6 @@ class AccountService:
             return user
 
         return retry_on_conflict(verify, exhausted=UserWriteConflict)
-
-    def require_verified(self, user: User) -> User:
-        """``user``, or ``EmailNotVerified`` when REQUIRE_VERIFIED_EMAIL is on and the address is unverified."""
-        if self._require_verified_email and not user.email_verified:
-            raise EmailNotVerified()
-        return user
 
     def purge_spent_tokens(self) -> int:
         """Delete the used and expired tokens (kept for the hour the limits count them); how many."""

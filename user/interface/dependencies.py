@@ -10,6 +10,7 @@ account-management routes (SPEC §11) take ``LoginUser`` or ``LoginSession``,
 which answer a valid personal access token with 403 ``This needs a login token``.
 """
 
+import functools
 from typing import Annotated
 
 from dependency_injector.wiring import inject
@@ -23,6 +24,7 @@ from user.application.user_service import UserService
 from user.domain.errors import InvalidToken
 from user.domain.user import User
 from web.injection import Provided
+from web.routing import InRouteThread
 
 # Both read the same ``Authorization: Bearer`` header; two schemes so that Swagger UI offers the OAuth2
 # password form (login tokens) and a field to paste a personal access token into.
@@ -49,9 +51,14 @@ BearerToken = Annotated[str | None, Depends(bearer_token)]
 PersonalTokenScheme = Annotated[HTTPAuthorizationCredentials | None, Depends(personal_token_bearer)]
 
 
-def _authenticated(token: str | None, service: AccessService, *, login_only: bool) -> Caller:
+def _authenticated(token: str | None, service: AccessService, *, login_only: bool) -> InRouteThread[Caller]:
+    """No token: 401 at once. Otherwise the token's check, which reads the database, in the route's thread."""
     if not token:
         raise InvalidToken("Not authenticated")
+    return InRouteThread(functools.partial(_caller, token, service, login_only=login_only))
+
+
+def _caller(token: str, service: AccessService, *, login_only: bool) -> Caller:
     # A personal access token refused by an account route is not counted as used.
     caller = service.authenticate(token, record_use=not login_only)
     # Before the rule below: a refused personal access token's request is still its owner's, in the log.
@@ -60,37 +67,48 @@ def _authenticated(token: str | None, service: AccessService, *, login_only: boo
     return caller.require_login_token() if login_only else caller
 
 
+# ``async`` and without a database read of their own: FastAPI calls them on the event loop, and the
+# route's worker thread looks the caller up (``InRouteThread``), so a request makes one thread hop.
 @inject
-def current_caller(token: BearerToken, _scheme: PersonalTokenScheme, service: AccessServiceDep) -> Caller:
+async def current_caller(
+    token: BearerToken, _scheme: PersonalTokenScheme, service: AccessServiceDep
+) -> InRouteThread[Caller]:
     """The authenticated caller, by login token or personal access token, or 401.
     Also names the caller (and the kind of token) in the request's log lines."""
     return _authenticated(token, service, login_only=False)
 
 
 @inject
-def login_session(token: BearerToken, _scheme: PersonalTokenScheme, service: AccessServiceDep) -> Caller:
+async def login_session(
+    token: BearerToken, _scheme: PersonalTokenScheme, service: AccessServiceDep
+) -> InRouteThread[Caller]:
     """The caller of a login token; 403 for a personal access token, 401 for no live token."""
     return _authenticated(token, service, login_only=True)
 
 
-# The dependencies below only pick from the caller: ``async``, so FastAPI calls them on the event
-# loop instead of handing each to a worker thread (a sync dependency costs one hop per request).
-async def account_user(caller: Annotated[Caller, Depends(current_caller)]) -> User:
+def _user_of(caller: Caller) -> User:
     return caller.user
 
 
-async def login_user(caller: Annotated[Caller, Depends(login_session)]) -> User:
-    return caller.user
+async def account_user(caller: Annotated[InRouteThread[Caller], Depends(current_caller)]) -> InRouteThread[User]:
+    return caller.then(_user_of)
+
+
+async def login_user(caller: Annotated[InRouteThread[Caller], Depends(login_session)]) -> InRouteThread[User]:
+    return caller.then(_user_of)
 
 
 AccountUser = Annotated[User, Depends(account_user)]
 """Any live token, verified address or not: the /users routes that accept a personal access token."""
 
 
+# Not built on ``account_user``: each dependency FastAPI solves costs every request of every note route.
 @inject
-async def current_user(user: AccountUser, accounts: AccountServiceDep) -> User:
+async def current_user(
+    token: BearerToken, _scheme: PersonalTokenScheme, service: AccessServiceDep
+) -> InRouteThread[User]:
     """The authenticated caller, or 401; 403 while its address is unverified, if REQUIRE_VERIFIED_EMAIL."""
-    return accounts.require_verified(user)
+    return _authenticated(token, service, login_only=False).then(lambda caller: service.require_verified(caller.user))
 
 
 CurrentUser = Annotated[User, Depends(current_user)]

@@ -80,9 +80,8 @@ def make_world(*, require_verified_email: bool = False) -> World:
         clock=clock,
         account_emails=account_emails,
         emails=handoff,
-        require_verified_email=require_verified_email,
     )
-    access = AccessService(uow=uow, tokens=tokens, clock=clock, ids=ids)
+    access = AccessService(uow=uow, tokens=tokens, clock=clock, ids=ids, require_verified_email=require_verified_email)
     return World(users=users, accounts=accounts, access=access, uow=uow, clock=clock, handoff=handoff)
 
 
@@ -306,11 +305,11 @@ def test_require_verified_refuses_an_unverified_account_only_when_the_setting_is
         world.sign_up()
     user = strict.stored(next(iter(strict.uow.users_state)))
 
-    assert lenient.accounts.require_verified(user) is user
+    assert lenient.access.require_verified(user) is user
     with pytest.raises(EmailNotVerified):
-        strict.accounts.require_verified(user)
+        strict.access.require_verified(user)
     verified = strict.accounts.confirm_verification(token=strict.last_token(EmailKind.WELCOME))
-    assert strict.accounts.require_verified(verified) is verified
+    assert strict.access.require_verified(verified) is verified
 
 
 # the password-changed notice on PUT /users
