@@ -365,13 +365,17 @@ def main() -> None:  # noqa: PLR0915 - one linear script
 
     bound_port = free_port()
     bounds = {}
-    for name, app in (("bound_jwt", "bench.bounds:jwt_app"), ("bound_db", "bench.bounds:db_app")):
+    for name, app in (
+        ("bound_jwt", "bench.bounds:jwt_app"),
+        ("bound_db", "bench.bounds:db_app"),
+        ("bound_db_async", "bench.bounds:async_db_app"),
+    ):
         command = [str(BIN / "uvicorn"), app, "--port", str(bound_port), "--no-access-log", "--log-level", "warning"]
         with serve(command, env=service_env(args.database_url, bound_port), port=bound_port, ready_path="/docs"):
             bounds[name] = run_wrk(port=bound_port, scenario=name, fixture=fixture, **measure)
     bound_b = bounds["bound_db"]
     for result in bounds.values():
-        print(result.line())
+        print(result.line(bound_b) if result is bounds["bound_db_async"] else result.line())
 
     results: dict[str, Result] = {}
     with serve(service, env=env, port=port, ready_path="/health") as process:

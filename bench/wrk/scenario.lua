@@ -94,7 +94,7 @@ function request()
     return wrk.format("POST", "/users", JSON, body)
   elseif scenario == "bound_jwt" then
     return wrk.format("GET", "/bound/jwt", authorized(user))
-  elseif scenario == "bound_db" then
+  elseif scenario == "bound_db" or scenario == "bound_db_async" then
     return wrk.format("GET", "/bound/db?user_id=" .. user.id, authorized(user))
   end
   error("unknown scenario " .. tostring(scenario))
