@@ -7,9 +7,10 @@ On a small machine each hop is a wait for the GIL behind whatever else
 runs. ``ThreadedRoute`` gives FastAPI an ``async`` endpoint that awaits the
 sync route in one worker thread; FastAPI then validates and serializes the
 result on the event loop, as it does for any ``async`` route. A dependency
-whose work needs the database returns ``InRouteThread`` instead of doing
-it: the route's worker thread computes every such value just before the
-route runs, so the caller's lookup shares the route's hop. Nothing else
+whose work needs the database returns ``await in_route_thread(work)``
+instead of doing it: the route's worker thread computes every such value
+just before the route runs, so the caller's lookup shares the route's hop
+(under another route class, ``in_route_thread`` computes it at once). Nothing else
 changes: the parameters, dependencies, OpenAPI and errors are the sync
 route's own, read through ``functools.wraps``.
 """
@@ -57,6 +58,23 @@ class InRouteThread(Generic[T]):
 
 # The values this request's dependencies deferred, in the order they were made (``ThreadedRoute``).
 _pending: ContextVar[list[InRouteThread[Any]] | None] = ContextVar("in_route_thread_pending", default=None)
+
+
+async def in_route_thread(compute: Callable[[], T]) -> T | InRouteThread[T]:
+    """What a dependency returns for work that needs the database: under ``ThreadedRoute``, the work
+    deferred to the route's worker thread; under any other route class (``app.add_api_route``, a router
+    made without ``route_class``), the value itself, computed now in a worker thread, so that such a
+    route never receives a check that nobody ran."""
+    if _pending.get() is None:
+        return await run_in_threadpool(compute)
+    return InRouteThread(compute)
+
+
+def then(value: T | InRouteThread[T], step: Callable[[T], U]) -> U | InRouteThread[U]:
+    """``step`` applied to a dependency's value, deferred with it if it is deferred."""
+    if isinstance(value, InRouteThread):
+        return value.then(step)
+    return step(value)
 
 
 def _compute_all(values: list[InRouteThread[Any]]) -> None:

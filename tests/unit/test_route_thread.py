@@ -1,5 +1,6 @@
-"""``ThreadedRoute`` and ``InRouteThread`` (web/routing.py): a deferred dependency's value is computed once,
-in the route's own worker thread, and its error answers before the parameters' 422."""
+"""``ThreadedRoute`` and ``in_route_thread`` (web/routing.py): a deferred dependency's value is computed once,
+in the route's own worker thread, and its error answers before the parameters' 422; under another route
+class the value is computed before the route runs, as FastAPI would."""
 
 import threading
 from typing import Annotated
@@ -7,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, FastAPI, HTTPException
 from fastapi.testclient import TestClient
 
-from web.routing import InRouteThread, ThreadedRoute
+from web.routing import InRouteThread, ThreadedRoute, in_route_thread, then
 
 computed_in: list[str] = []
 
@@ -19,12 +20,12 @@ def look_up(key: str) -> str:
     return f"caller of {key}"
 
 
-async def caller(key: str = "live") -> InRouteThread[str]:
-    return InRouteThread(lambda: look_up(key))
+async def caller(key: str = "live") -> str | InRouteThread[str]:
+    return await in_route_thread(lambda: look_up(key))
 
 
-async def shouted(name: Annotated[InRouteThread[str], Depends(caller)]) -> InRouteThread[str]:
-    return name.then(str.upper)
+async def shouted(name: Annotated[str | InRouteThread[str], Depends(caller)]) -> str | InRouteThread[str]:
+    return then(name, str.upper)
 
 
 Caller = Annotated[str, Depends(caller)]
@@ -42,8 +43,17 @@ async def async_route(who: Caller) -> dict:
     return {"who": who}
 
 
+plain = APIRouter()  # FastAPI's own route class, as app.add_api_route gives
+
+
+@plain.get("/plain")
+def plain_route(who: Caller, loud: Shouted) -> dict:
+    return {"who": who, "loud": loud}
+
+
 app = FastAPI()
 app.include_router(router)
+app.include_router(plain)
 client = TestClient(app)
 
 
@@ -68,3 +78,11 @@ def test_the_deferred_error_answers_before_the_parameters_422() -> None:
     assert (refused.status_code, refused.json()) == (401, {"detail": "ended"})
     assert invalid.status_code == 422
     assert invalid.json()["detail"][0]["loc"] == ["query", "page"]
+
+
+def test_a_route_of_another_class_gets_the_values_computed_never_the_deferred_check() -> None:
+    computed_in.clear()
+
+    assert client.get("/plain", params={"key": "c"}).json() == {"who": "caller of c", "loud": "CALLER OF C"}
+    assert len(computed_in) == 1
+    assert client.get("/plain", params={"key": "ended"}).status_code == 401

@@ -11,7 +11,7 @@ which answer a valid personal access token with 403 ``This needs a login token``
 """
 
 import functools
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 from dependency_injector.wiring import inject
 from fastapi import Depends
@@ -24,7 +24,11 @@ from user.application.user_service import UserService
 from user.domain.errors import InvalidToken
 from user.domain.user import User
 from web.injection import Provided
-from web.routing import InRouteThread
+from web.routing import InRouteThread, in_route_thread, then
+
+T = TypeVar("T")
+Deferred = T | InRouteThread[T]
+"""A dependency's value, or (under ``ThreadedRoute``) its computation in the route's worker thread."""
 
 # Both read the same ``Authorization: Bearer`` header; two schemes so that Swagger UI offers the OAuth2
 # password form (login tokens) and a field to paste a personal access token into.
@@ -51,11 +55,11 @@ BearerToken = Annotated[str | None, Depends(bearer_token)]
 PersonalTokenScheme = Annotated[HTTPAuthorizationCredentials | None, Depends(personal_token_bearer)]
 
 
-def _authenticated(token: str | None, service: AccessService, *, login_only: bool) -> InRouteThread[Caller]:
+async def _authenticated(token: str | None, service: AccessService, *, login_only: bool) -> Deferred[Caller]:
     """No token: 401 at once. Otherwise the token's check, which reads the database, in the route's thread."""
     if not token:
         raise InvalidToken("Not authenticated")
-    return InRouteThread(functools.partial(_caller, token, service, login_only=login_only))
+    return await in_route_thread(functools.partial(_caller, token, service, login_only=login_only))
 
 
 def _caller(token: str, service: AccessService, *, login_only: bool) -> Caller:
@@ -68,34 +72,34 @@ def _caller(token: str, service: AccessService, *, login_only: bool) -> Caller:
 
 
 # ``async`` and without a database read of their own: FastAPI calls them on the event loop, and the
-# route's worker thread looks the caller up (``InRouteThread``), so a request makes one thread hop.
+# route's worker thread looks the caller up (``in_route_thread``), so a request makes one thread hop.
 @inject
 async def current_caller(
     token: BearerToken, _scheme: PersonalTokenScheme, service: AccessServiceDep
-) -> InRouteThread[Caller]:
+) -> Deferred[Caller]:
     """The authenticated caller, by login token or personal access token, or 401.
     Also names the caller (and the kind of token) in the request's log lines."""
-    return _authenticated(token, service, login_only=False)
+    return await _authenticated(token, service, login_only=False)
 
 
 @inject
 async def login_session(
     token: BearerToken, _scheme: PersonalTokenScheme, service: AccessServiceDep
-) -> InRouteThread[Caller]:
+) -> Deferred[Caller]:
     """The caller of a login token; 403 for a personal access token, 401 for no live token."""
-    return _authenticated(token, service, login_only=True)
+    return await _authenticated(token, service, login_only=True)
 
 
 def _user_of(caller: Caller) -> User:
     return caller.user
 
 
-async def account_user(caller: Annotated[InRouteThread[Caller], Depends(current_caller)]) -> InRouteThread[User]:
-    return caller.then(_user_of)
+async def account_user(caller: Annotated[Deferred[Caller], Depends(current_caller)]) -> Deferred[User]:
+    return then(caller, _user_of)
 
 
-async def login_user(caller: Annotated[InRouteThread[Caller], Depends(login_session)]) -> InRouteThread[User]:
-    return caller.then(_user_of)
+async def login_user(caller: Annotated[Deferred[Caller], Depends(login_session)]) -> Deferred[User]:
+    return then(caller, _user_of)
 
 
 AccountUser = Annotated[User, Depends(account_user)]
@@ -104,11 +108,11 @@ AccountUser = Annotated[User, Depends(account_user)]
 
 # Not built on ``account_user``: each dependency FastAPI solves costs every request of every note route.
 @inject
-async def current_user(
-    token: BearerToken, _scheme: PersonalTokenScheme, service: AccessServiceDep
-) -> InRouteThread[User]:
+async def current_user(token: BearerToken, _scheme: PersonalTokenScheme, service: AccessServiceDep) -> Deferred[User]:
     """The authenticated caller, or 401; 403 while its address is unverified, if REQUIRE_VERIFIED_EMAIL."""
-    return _authenticated(token, service, login_only=False).then(lambda caller: service.require_verified(caller.user))
+    return then(
+        await _authenticated(token, service, login_only=False), lambda caller: service.require_verified(caller.user)
+    )
 
 
 CurrentUser = Annotated[User, Depends(current_user)]
