@@ -16,11 +16,11 @@ password-hash prefixes, in every line.
 """
 
 import logging
-import re
 import threading
 from dataclasses import dataclass
 from urllib.parse import quote, quote_plus
 
+import ahocorasick
 import orjson
 
 from observability.log import JsonFormatter
@@ -122,11 +122,23 @@ def scan() -> list[Finding]:
     with _lock:
         needles = {**_secrets, **{marker: f"a password hash ({marker})" for marker in HASH_MARKERS}}
         captured = _lines[:]
-    # Longest first, so a token is reported as a token rather than as its signature.
-    pattern = re.compile("|".join(re.escape(needle) for needle in sorted(needles, key=len, reverse=True)))
+    return find(needles, captured)
+
+
+def find(needles: dict[str, str], captured: list[tuple[str, str]]) -> list[Finding]:
+    """The ``(source, line)`` pairs holding one of ``needles`` (text -> what it is), each named by its longest.
+
+    Aho-Corasick: every needle in one pass over a line. A regex alternation of a session's thousands of
+    secrets took minutes over its hundreds of thousands of lines; this takes about a second.
+    """
+    automaton = ahocorasick.Automaton()
+    for needle in needles:
+        automaton.add_word(needle, needle)
+    automaton.make_automaton()
     findings = []
     for source, line in captured:
-        found = pattern.search(line)
+        found = [needle for _, needle in automaton.iter(line)]
         if found:
-            findings.append(Finding(source=source, what=needles[found.group()], line=line))
+            # The longest, so that a token is reported as a token rather than as its signature.
+            findings.append(Finding(source=source, what=needles[max(found, key=len)], line=line))
     return findings
