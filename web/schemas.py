@@ -41,6 +41,22 @@ Lengths written after a validator are checked on its result, and counted in "ite
 UnicodeText = Annotated[str, UNICODE_ONLY]
 """A string of Unicode characters: every string a request body brings in is one."""
 
+
+def json_integer(value: object) -> object:
+    """A JSON integer, which JSON Schema says ``7.0`` is too; never a string or a boolean (pydantic's lax
+    mode would read ``true`` as 1 and ``"7"`` as 7, which the schema calls invalid)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError("must be an integer")
+    if isinstance(value, float):
+        if not value.is_integer():
+            raise ValueError("must be an integer")
+        return int(value)
+    return value
+
+
+JSON_INTEGER = BeforeValidator(json_integer)
+"""Put after the bounds: ``Annotated[int, Field(ge=..., le=...), JSON_INTEGER]``, for every integer of a body."""
+
 # Character classes for the patterns that state a request field's rule in the OpenAPI schema (as
 # ``json_schema_extra``: the domain rule enforces it, with a message that names the rule). Spelled alike in
 # Python's re, Rust's regex and ECMAScript; tests/system/test_schemathesis.py checks pattern and rule agree.

@@ -3,7 +3,7 @@
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal, Self
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 
 from common.pagination import Page
 from note.application.commands import ImportOutcome, NoteChanges, NoteDraft, NoteToImport
@@ -24,6 +24,7 @@ from note.domain.tag import MAX_TAGS_PER_NOTE, TAG_NAME_MAX_LENGTH, Tag, check_t
 from web.schemas import (
     CONTROL,
     CONTROL_SPACE,
+    JSON_INTEGER,
     SPACE,
     UNICODE_ONLY,
     ResponseModel,
@@ -294,25 +295,14 @@ class NoteExport(ResponseModel):
     notes: list[ExportedNote] = Field(description="Oldest created first")
 
 
-def _json_integer(value: object) -> object:
-    """A JSON integer, which JSON Schema says ``7.0`` is too; never a string or a boolean."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ValueError("must be an integer")
-    if isinstance(value, float):
-        if not value.is_integer():
-            raise ValueError("must be an integer")
-        return int(value)
-    return value
-
-
 class ShareCreate(BaseModel):
     """The body of ``PUT /notes/{id}/share``; it may be left out (a link that never expires)."""
 
     model_config = ConfigDict(json_schema_extra={"examples": [{"expires_in_days": 7}, {"expires_in_days": None}]})
 
-    expires_in_days: (
-        Annotated[int, Field(ge=EXPIRES_IN_DAYS_MIN, le=EXPIRES_IN_DAYS_MAX), BeforeValidator(_json_integer)] | None
-    ) = Field(default=None, description="The link stops working this many days from now; null or omitted: never")
+    expires_in_days: Annotated[int, Field(ge=EXPIRES_IN_DAYS_MIN, le=EXPIRES_IN_DAYS_MAX), JSON_INTEGER] | None = Field(
+        default=None, description="The link stops working this many days from now; null or omitted: never"
+    )
 
 
 class ShareResponse(ResponseModel):

@@ -168,9 +168,25 @@ def test_a_token_without_expiry_never_expires(client: TestClient) -> None:
         {"name": "ok", "expires_in_days": 0},
         {"name": "ok", "expires_in_days": 366},
         {"name": "ok", "expires_in_days": "soon"},
+        {"name": "ok", "expires_in_days": True},
+        {"name": "ok", "expires_in_days": "7"},
+        {"name": "ok", "expires_in_days": 1.5},
         {"name": 7},
     ],
-    ids=["no-name", "empty", "blank", "too-long", "control", "zero-days", "366-days", "text-days", "number-name"],
+    ids=[
+        "no-name",
+        "empty",
+        "blank",
+        "too-long",
+        "control",
+        "zero-days",
+        "366-days",
+        "text-days",
+        "boolean-days",
+        "numeric-text-days",
+        "fractional-days",
+        "number-name",
+    ],
 )
 def test_bad_token_input_is_422_and_creates_nothing(client: TestClient, body: dict) -> None:
     _, headers = new_user(client)

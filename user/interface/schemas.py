@@ -35,6 +35,7 @@ from user.domain.user import (
 )
 from web.schemas import (
     CONTROL,
+    JSON_INTEGER,
     UNICODE_ONLY,
     Email,
     ResponseModel,
@@ -231,7 +232,7 @@ TokenName = Annotated[
 
 class PersonalTokenCreate(BaseModel):
     name: TokenName
-    expires_in_days: Annotated[int | None, Field(ge=EXPIRES_IN_DAYS_MIN, le=EXPIRES_IN_DAYS_MAX)] = Field(
+    expires_in_days: Annotated[int, Field(ge=EXPIRES_IN_DAYS_MIN, le=EXPIRES_IN_DAYS_MAX), JSON_INTEGER] | None = Field(
         default=None, description="Days until the token stops working; null or absent: never"
     )
 
