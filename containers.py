@@ -12,7 +12,7 @@ from common.async_probe import AsyncProbe
 from common.clock import SystemClock
 from common.ulid_ids import UlidIdGenerator
 from config import InvalidConfiguration, Settings, load_settings
-from database.engine import build_engine, build_session_factory
+from database.engine import FailFast, build_engine, build_loop_engine, build_session_factory
 from database.health import SqlAlchemyDatabaseProbe
 from mail.application.outbox_service import OutboxService
 from mail.application.ports import QueuedEmail
@@ -131,8 +131,14 @@ class Container(containers.DeclarativeContainer):
     # Shared, stateless, built once. ThreadSafeSingleton, not Singleton: the request threads and the
     # periodic ones (email relay, digest) may ask for one at the same moment at start, and a plain
     # Singleton then builds two (two engines, two pools; tests/e2e/test_hot_path.py caught it).
-    engine = providers.ThreadSafeSingleton(build_engine, settings.provided.sqlalchemy_url)
-    session_factory = providers.ThreadSafeSingleton(build_session_factory, engine)
+    # One server, one fail-fast window, whichever of its two pools found it gone (database/engine.py).
+    fail_fast = providers.ThreadSafeSingleton(FailFast)
+    engine = providers.ThreadSafeSingleton(build_engine, settings.provided.sqlalchemy_url, fail_fast=fail_fast)
+    # MariaDB/MySQL only (else None): the engine of the routes run on the event loop (web/routing.py).
+    loop_engine = providers.ThreadSafeSingleton(
+        build_loop_engine, settings.provided.sqlalchemy_url, fail_fast=fail_fast
+    )
+    session_factory = providers.ThreadSafeSingleton(build_session_factory, engine, loop_engine)
     clock = providers.ThreadSafeSingleton(SystemClock)
     ids = providers.ThreadSafeSingleton(UlidIdGenerator)
     password_hasher = providers.ThreadSafeSingleton(Argon2PasswordHasher)

@@ -17,6 +17,7 @@ from starlette.middleware.gzip import GZipMiddleware
 
 from config import Settings, load_settings
 from containers import Container
+from database.engine import run_on_loop
 from mail.infra.metrics import track_outbox_pending
 from middlewares.activity_log import ActivityLogMiddleware
 from middlewares.body_limit import BodySizeLimitMiddleware
@@ -126,12 +127,20 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     periodic = [thread for thread in (container.web_email_relay(), container.web_digest_scheduler()) if thread]
     for thread in periodic:
         thread.start()
+    # The routes marked @on_event_loop run on this loop where the database has an engine for it
+    # (MariaDB/MySQL); its connections belong to this loop, so they are closed with it.
+    loop_engine = container.loop_engine()
+    if loop_engine is not None:
+        app.state.run_on_loop = run_on_loop
     try:
         yield
     finally:
+        app.state.run_on_loop = None
         for thread in periodic:
             await run_in_threadpool(thread.stop)
         await run_in_threadpool(container.email_handoff().close)
+        if loop_engine is not None:
+            await loop_engine.dispose()
         container.engine().dispose()
         process_exits()
 

@@ -1,4 +1,15 @@
-"""Engine and session factory: the only place that tunes connections."""
+"""Engines and the session factory: the only place that tunes connections.
+
+Two engines on MariaDB/MySQL, one pool each, the same tuning: the threads'
+(PyMySQL: the worker threads of the routes that hash passwords or handle
+files, the email relay and digest threads, Celery, the commands, Alembic)
+and the event loop's (asyncmy, through the sync facade of SQLAlchemy's
+asyncio engine: the routes that do only database work, run in a greenlet on
+the loop by ``web.routing``). A unit of work takes the engine of where it
+runs (``build_session_factory``), so the use cases and repositories are the
+same code on both. SQLite has the threads' engine only (``aiosqlite`` would
+be a thread a connection anyway).
+"""
 
 import contextlib
 import logging
@@ -10,8 +21,11 @@ from typing import Any
 from pymysql.constants.SERVER_STATUS import SERVER_STATUS_IN_TRANS
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import ExceptionContext, make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import PoolResetState
+from sqlalchemy.util import greenlet_spawn
+from sqlalchemy.util.concurrency import in_greenlet  # not re-exported by sqlalchemy.util
 
 logger = logging.getLogger(__name__)
 
@@ -32,7 +46,9 @@ PRIVATE_DIRECTORY = 0o700
 PRIVATE_FILE = 0o600
 
 
-def build_engine(url: str, *, pool_size: int = 20, max_overflow: int = 20) -> Engine:
+def build_engine(
+    url: str, *, pool_size: int = 20, max_overflow: int = 20, fail_fast: "FailFast | None" = None
+) -> Engine:
     """An engine that costs each request as few round trips as it can, and
     ``hide_parameters``: an error's message never carries a statement's
     values (a password hash, an email) into a log line.
@@ -53,34 +69,72 @@ def build_engine(url: str, *, pool_size: int = 20, max_overflow: int = 20) -> En
     MySQL/MariaDB: ``utf8mb4`` whatever the URL says, short connect, read
     and write timeouts, a lock wait shorter than those, and a fail-fast window after the server could not
     be reached, so that an unreachable or hung server answers 503 within
-    seconds however many requests are waiting.
+    seconds however many requests are waiting. ``fail_fast``: that window,
+    shared with the loop engine of the same server (``build_loop_engine``);
+    by default one of its own.
     """
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         return _sqlite_engine(url)
-    connect_args: dict[str, Any] = {}
-    is_mysql = parsed.get_backend_name() in ("mysql", "mariadb")
-    if is_mysql:
-        connect_args = {
-            "charset": "utf8mb4",
-            "connect_timeout": MYSQL_CONNECT_TIMEOUT_SECONDS,
-            "read_timeout": MYSQL_IO_TIMEOUT_SECONDS,
-            "write_timeout": MYSQL_IO_TIMEOUT_SECONDS,
-            "init_command": f"SET SESSION innodb_lock_wait_timeout = {MYSQL_LOCK_WAIT_TIMEOUT_SECONDS}",
-        }
+    is_mysql = _is_mysql(url)
     engine = create_engine(
         url,
-        pool_recycle=3600,
-        pool_size=pool_size,
-        max_overflow=max_overflow,
-        pool_reset_on_return=None,  # _roll_back_open_transaction does it, when there is something to roll back
-        connect_args=connect_args,
-        hide_parameters=True,
+        connect_args=_mysql_connect_args("pymysql") if is_mysql else {},
+        **_pool_options(pool_size=pool_size, max_overflow=max_overflow),
     )
-    event.listen(engine, "reset", _roll_back_open_transaction)
-    if is_mysql:
-        _FailFast(FAIL_FAST_SECONDS).attach(engine)
+    _tune(engine, fail_fast=(fail_fast or FailFast()) if is_mysql else None)
     return engine
+
+
+def build_loop_engine(
+    url: str, *, pool_size: int = 20, max_overflow: int = 20, fail_fast: "FailFast | None" = None
+) -> AsyncEngine | None:
+    """The event loop's engine on MariaDB/MySQL (``asyncmy``), tuned as ``build_engine``'s; ``None`` for
+    SQLite. Its sync facade (``.sync_engine``) is what the units of work use, from a greenlet of the loop.
+    Give it the threads' engine's ``fail_fast``: one server, one window, whichever pool found it gone
+    (else a request on one pool fails fast while the other already serves again)."""
+    if not _is_mysql(url):
+        return None
+    engine = create_async_engine(
+        make_url(url).set(drivername="mysql+asyncmy"),
+        connect_args=_mysql_connect_args("asyncmy"),
+        **_pool_options(pool_size=pool_size, max_overflow=max_overflow),
+    )
+    _tune(engine.sync_engine, fail_fast=fail_fast or FailFast())
+    return engine
+
+
+def _is_mysql(url: str) -> bool:
+    return make_url(url).get_backend_name() in ("mysql", "mariadb")
+
+
+def _mysql_connect_args(driver: str) -> dict[str, Any]:
+    """``utf8mb4`` whatever the URL says, and the timeouts; asyncmy has no write timeout of its own."""
+    connect_args: dict[str, Any] = {
+        "charset": "utf8mb4",
+        "connect_timeout": MYSQL_CONNECT_TIMEOUT_SECONDS,
+        "read_timeout": MYSQL_IO_TIMEOUT_SECONDS,
+        "init_command": f"SET SESSION innodb_lock_wait_timeout = {MYSQL_LOCK_WAIT_TIMEOUT_SECONDS}",
+    }
+    if driver == "pymysql":
+        connect_args["write_timeout"] = MYSQL_IO_TIMEOUT_SECONDS
+    return connect_args
+
+
+def _pool_options(*, pool_size: int, max_overflow: int) -> dict[str, Any]:
+    return {
+        "pool_recycle": 3600,
+        "pool_size": pool_size,
+        "max_overflow": max_overflow,
+        "pool_reset_on_return": None,  # _roll_back_open_transaction does it, when there is something to roll back
+        "hide_parameters": True,
+    }
+
+
+def _tune(engine: Engine, *, fail_fast: "FailFast | None") -> None:
+    event.listen(engine, "reset", _roll_back_open_transaction)
+    if fail_fast is not None:
+        fail_fast.attach(engine)
 
 
 def _roll_back_open_transaction(dbapi_connection: Any, _record: Any, reset_state: PoolResetState) -> None:
@@ -89,12 +143,14 @@ def _roll_back_open_transaction(dbapi_connection: Any, _record: Any, reset_state
     The session has normally rolled back or committed already (SQLAlchemy
     then knows, except when a ``Session`` closes: it ends its transaction
     first, and the pool would roll back a second time). PyMySQL keeps the
-    server's "in transaction" status flag of the last reply, sqlite3 its own
-    ``in_transaction``; any other driver is rolled back as before.
+    server's "in transaction" status flag of the last reply (asyncmy too, on the
+    connection SQLAlchemy's adapter wraps), sqlite3 its own ``in_transaction``;
+    any other driver is rolled back as before.
     """
     if reset_state.terminate_only or reset_state.transaction_was_reset:
         return
-    server_status = getattr(dbapi_connection, "server_status", None)
+    driver_connection = getattr(dbapi_connection, "driver_connection", dbapi_connection)
+    server_status = getattr(driver_connection, "server_status", None)
     if isinstance(server_status, int):
         if server_status & SERVER_STATUS_IN_TRANS:
             dbapi_connection.rollback()
@@ -103,7 +159,7 @@ def _roll_back_open_transaction(dbapi_connection: Any, _record: Any, reset_state
         dbapi_connection.rollback()
 
 
-class _FailFast:
+class FailFast:
     """Refuses new connections for a moment after one could not be made.
 
     A statement on a pooled connection, or a new connection's handshake, that
@@ -112,7 +168,7 @@ class _FailFast:
     out its own timeout. The first attempt after the window tries for real.
     """
 
-    def __init__(self, seconds: float) -> None:
+    def __init__(self, seconds: float = FAIL_FAST_SECONDS) -> None:
         self._seconds = seconds
         self._closed_until = 0.0
 
@@ -131,8 +187,30 @@ class _FailFast:
             raise error
 
 
-def build_session_factory(engine: Engine) -> sessionmaker[Session]:
-    return sessionmaker(bind=engine, expire_on_commit=False, autoflush=False)
+def build_session_factory(engine: Engine, loop_engine: AsyncEngine | None = None) -> sessionmaker[Session]:
+    """Sessions on ``engine``; with ``loop_engine``, on its sync facade when opened in a greenlet of the loop."""
+    if loop_engine is None:
+        return sessionmaker(bind=engine, expire_on_commit=False, autoflush=False)
+    return _SessionsWhereTheyRun(bind=engine, loop_bind=loop_engine.sync_engine)
+
+
+class _SessionsWhereTheyRun(sessionmaker[Session]):
+    """A session on the loop engine's facade in a greenlet of the event loop (a route run there), on the
+    threads' engine anywhere else: the facade cannot wait for the server outside such a greenlet."""
+
+    def __init__(self, *, bind: Engine, loop_bind: Engine) -> None:
+        super().__init__(bind=bind, expire_on_commit=False, autoflush=False)
+        self._loop_bind = loop_bind
+
+    def __call__(self, **local_kw: Any) -> Session:
+        if in_greenlet():
+            local_kw.setdefault("bind", self._loop_bind)
+        return super().__call__(**local_kw)
+
+
+run_on_loop = greenlet_spawn
+"""``await run_on_loop(work, *args)``: sync ``work`` in a greenlet of the running event loop, where a
+session of ``build_session_factory`` talks to the loop engine (``web.routing`` runs routes with it)."""
 
 
 def ensure_sqlite_directory(url: str) -> None:

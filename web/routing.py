@@ -1,4 +1,4 @@
-"""``ThreadedRoute``: the route class of every router, so a request costs one worker thread hop.
+"""``ThreadedRoute``: the route class of every router, so a request costs one worker thread hop, or none.
 
 FastAPI runs a sync (``def``) route in its thread pool, then hands the
 route's return value to the thread pool *again* to validate it against the
@@ -13,6 +13,11 @@ just before the route runs, so the caller's lookup shares the route's hop
 (under another route class, ``in_route_thread`` computes it at once). Nothing else
 changes: the parameters, dependencies, OpenAPI and errors are the sync
 route's own, read through ``functools.wraps``.
+
+A route marked ``@on_event_loop`` (its work is the database's alone) runs,
+with its deferred values, in a greenlet on the event loop instead, where the
+app gives a way to (``app.state.run_on_loop``: MariaDB/MySQL, whose loop
+engine the units of work then use, ``database/engine.py``): no hop at all.
 """
 
 import functools
@@ -28,6 +33,18 @@ from starlette.concurrency import run_in_threadpool
 
 T = TypeVar("T")
 U = TypeVar("U")
+F = TypeVar("F", bound=Callable[..., Any])
+Runner = Callable[..., Coroutine[Any, Any, Any]]
+ON_EVENT_LOOP = "__on_event_loop__"
+
+
+def on_event_loop(endpoint: F) -> F:
+    """Marks a sync route whose work is the database's alone, and brief: no password hash, no broker,
+    no file, no sleep. Where the app can (``app.state.run_on_loop``), ``ThreadedRoute`` runs it in a
+    greenlet on the event loop, which waits for the database as an ``async`` route would; elsewhere
+    (SQLite) in a worker thread, as any route. Anything that would stop the loop must stay unmarked."""
+    setattr(endpoint, ON_EVENT_LOOP, True)
+    return endpoint
 
 
 class InRouteThread(Generic[T]):
@@ -58,6 +75,8 @@ class InRouteThread(Generic[T]):
 
 # The values this request's dependencies deferred, in the order they were made (``ThreadedRoute``).
 _pending: ContextVar[list[InRouteThread[Any]] | None] = ContextVar("in_route_thread_pending", default=None)
+# How this request runs an ``@on_event_loop`` route: the app's ``run_on_loop``, or None (a worker thread).
+_loop_runner: ContextVar[Runner | None] = ContextVar("loop_runner", default=None)
 
 
 async def in_route_thread(compute: Callable[[], T]) -> T | InRouteThread[T]:
@@ -87,8 +106,9 @@ def _computed(kwargs: dict[str, Any]) -> dict[str, Any]:
 
 
 def in_worker_thread(endpoint: Callable[..., Any]) -> Callable[..., Any]:
-    """An ``async`` endpoint that runs the sync ``endpoint`` in the thread pool, with its
-    ``InRouteThread`` arguments computed there first; an async one gets them computed in one hop."""
+    """An ``async`` endpoint that runs the sync ``endpoint`` in the thread pool (or, marked
+    ``@on_event_loop``, with the request's loop runner if it has one), with its ``InRouteThread``
+    arguments computed there first; an async one gets them computed in one hop."""
     if inspect.iscoroutinefunction(endpoint):
 
         @functools.wraps(endpoint)
@@ -101,6 +121,14 @@ def in_worker_thread(endpoint: Callable[..., Any]) -> Callable[..., Any]:
 
     def run(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         return endpoint(*args, **_computed(kwargs))
+
+    if getattr(endpoint, ON_EVENT_LOOP, False):
+
+        @functools.wraps(endpoint)
+        async def on_loop(*args: Any, **kwargs: Any) -> Any:
+            return await (_loop_runner.get() or run_in_threadpool)(run, args, kwargs)
+
+        return on_loop
 
     @functools.wraps(endpoint)
     async def threaded(*args: Any, **kwargs: Any) -> Any:
@@ -129,6 +157,7 @@ class ThreadedRoute(APIRoute):
         async def handle_deferred_first(request: Request) -> Response:
             pending: list[InRouteThread[Any]] = []
             reset = _pending.set(pending)
+            runner = _loop_runner.set(getattr(request.app.state, "run_on_loop", None))
             try:
                 return await handle(request)
             except RequestValidationError:
@@ -136,6 +165,7 @@ class ThreadedRoute(APIRoute):
                     await run_in_threadpool(_compute_all, pending)
                 raise
             finally:
+                _loop_runner.reset(runner)
                 _pending.reset(reset)
 
         return handle_deferred_first

@@ -52,7 +52,7 @@ from note.interface.schemas import (
     TagResponse,
 )
 from user.interface.dependencies import CurrentUser
-from web.routing import ThreadedRoute
+from web.routing import ThreadedRoute, on_event_loop
 from web.schemas import Pagination, error_responses, inline_schema
 
 router = APIRouter(route_class=ThreadedRoute)
@@ -88,6 +88,7 @@ def _with_headers(code: int, headers: dict[str, Any]) -> dict[int | str, dict[st
     responses={**_with_headers(201, {**LOCATION, **ETAG}), **AUTHENTICATED, **error_responses(409, 413)},
     summary="Write a note",
 )
+@on_event_loop
 @inject
 def create_note(*, body: NoteCreate, actor: CurrentUser, response: Response, service: NoteServiceDep) -> NoteResponse:
     note = service.create_note(actor_id=actor.id, draft=body.to_command())
@@ -102,6 +103,7 @@ def create_note(*, body: NoteCreate, actor: CurrentUser, response: Response, ser
     responses=AUTHENTICATED,
     summary="The caller's notes, newest first; searched, filtered and sorted by the query (all conditions at once)",
 )
+@on_event_loop
 @inject
 def list_notes(
     *, actor: CurrentUser, page: Pagination, search: NoteSearchQuery, service: NoteServiceDep
@@ -118,6 +120,7 @@ def list_notes(
     responses=AUTHENTICATED,
     summary="The caller's notes with a tag, newest first (an unknown tag has none)",
 )
+@on_event_loop
 @inject
 def list_notes_by_tag(
     *,
@@ -136,6 +139,7 @@ def list_notes_by_tag(
     responses=AUTHENTICATED,
     summary="The caller's notes of this month and day in earlier years, newest year first",
 )
+@on_event_loop
 @inject
 def on_this_day(
     *,
@@ -259,6 +263,7 @@ def _media_type(request: Request) -> str:
     responses={**_with_headers(200, ETAG), **AUTHENTICATED, **error_responses(404)},
     summary="One of the caller's notes",
 )
+@on_event_loop
 @inject
 def get_note(*, note_id: str, actor: CurrentUser, response: Response, service: NoteServiceDep) -> NoteResponse:
     note = service.get_note(actor_id=actor.id, note_id=note_id)
@@ -272,6 +277,7 @@ def get_note(*, note_id: str, actor: CurrentUser, response: Response, service: N
     responses={**_with_headers(200, ETAG), **AUTHENTICATED, **error_responses(404, 409, 412, 413)},
     summary="Change a note: omitted or null fields stay; tags: [] clears; If-Match guards against lost updates",
 )
+@on_event_loop
 @inject
 def update_note(
     *,
@@ -294,6 +300,7 @@ def update_note(
     responses={**AUTHENTICATED, **error_responses(404, 409, 412)},
     summary="Delete a note (If-Match, when sent, must match)",
 )
+@on_event_loop
 @inject
 def delete_note(*, note_id: str, actor: CurrentUser, if_match: IfMatch, service: NoteServiceDep) -> Response:
     service.delete_note(actor_id=actor.id, note_id=note_id, if_match=if_match)
@@ -306,6 +313,7 @@ def delete_note(*, note_id: str, actor: CurrentUser, if_match: IfMatch, service:
     responses={**AUTHENTICATED, **error_responses(404, 409)},
     summary="Rename a tag; onto a name the caller already has, the two merge",
 )
+@on_event_loop
 @inject
 def rename_tag(
     *,
@@ -324,6 +332,7 @@ def rename_tag(
     responses={**AUTHENTICATED, **error_responses(404, 409)},
     summary="Take a tag off every note that carries it; the notes stay",
 )
+@on_event_loop
 @inject
 def delete_tag(
     *,
@@ -341,6 +350,7 @@ def delete_tag(
     responses=AUTHENTICATED,
     summary="The caller's tags with how many notes carry each, by name in code-point order",
 )
+@on_event_loop
 @inject
 def list_tags(actor: CurrentUser, service: NoteServiceDep) -> TagListResponse:
     return TagListResponse.from_domain(service.list_tags(actor_id=actor.id))
@@ -352,6 +362,7 @@ def list_tags(actor: CurrentUser, service: NoteServiceDep) -> TagListResponse:
     responses={**AUTHENTICATED, **error_responses(404)},
     summary="Record a review of a note (again, hard, good, easy) and reschedule it from now",
 )
+@on_event_loop
 @inject
 def review_note(
     *, note_id: str, body: ReviewRequest, actor: CurrentUser, service: RememberingServiceDep
@@ -365,6 +376,7 @@ def review_note(
     responses=AUTHENTICATED,
     summary="The caller's notes due for review now, most overdue first",
 )
+@on_event_loop
 @inject
 def due_reviews(
     *,
@@ -381,6 +393,7 @@ def due_reviews(
     responses=AUTHENTICATED,
     summary="Totals, writing streaks and the notes per day of the last 365 days",
 )
+@on_event_loop
 @inject
 def stats(actor: CurrentUser, service: RememberingServiceDep) -> StatsResponse:
     return StatsResponse.from_domain(service.stats(actor_id=actor.id, timezone=actor.timezone))
@@ -411,6 +424,7 @@ SHARED_HEADERS_DOC = {
     responses={**AUTHENTICATED, **error_responses(404, 409, 413)},
     summary="Make a public link to the note; a new link replaces the earlier one, which stops working",
 )
+@on_event_loop
 @inject
 def share_note(
     *,
@@ -431,6 +445,7 @@ def share_note(
     responses={**AUTHENTICATED, **error_responses(404)},
     summary="The note's public link (404 when it is not shared)",
 )
+@on_event_loop
 @inject
 def get_share(*, note_id: str, actor: CurrentUser, service: ShareServiceDep, public_url: PublicUrl) -> ShareResponse:
     return ShareResponse.from_domain(service.get_share(actor_id=actor.id, note_id=note_id), public_url=public_url)
@@ -443,6 +458,7 @@ def get_share(*, note_id: str, actor: CurrentUser, service: ShareServiceDep, pub
     responses={**AUTHENTICATED, **error_responses(404, 409)},
     summary="Remove the note's public link: it stops working (404 when it is not shared)",
 )
+@on_event_loop
 @inject
 def unshare_note(*, note_id: str, actor: CurrentUser, service: ShareServiceDep) -> Response:
     service.unshare_note(actor_id=actor.id, note_id=note_id)

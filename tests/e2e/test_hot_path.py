@@ -3,9 +3,12 @@
 For each request the tests count the hand-offs to a worker thread (anyio's
 ``to_thread.run_sync``, what FastAPI runs a sync dependency or route with),
 the pool checkouts, the statements, and on MariaDB every round trip to the
-server (each command PyMySQL sends: a statement, a ping, a ROLLBACK, a
-COMMIT). Only the worker threads are counted, where the request reaches the
-database: the app's email relay and digest threads are left out.
+server (each command the driver sends: a statement, a ping, a ROLLBACK, a
+COMMIT). On MariaDB the note routes run on the event loop over asyncmy
+(``@on_event_loop``, web/routing.py), so there a read makes no hop at all;
+on SQLite they run in a worker thread. Only the worker threads and the
+loop's greenlets are counted, where the request reaches the database: the
+app's email relay and digest threads are left out.
 """
 
 import threading
@@ -21,6 +24,9 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import event
+from sqlalchemy.connectors.asyncio import AsyncAdapt_dbapi_connection, AsyncAdapt_dbapi_cursor
+from sqlalchemy.dialects.mysql.asyncmy import AsyncAdapt_asyncmy_connection
+from sqlalchemy.util.concurrency import in_greenlet
 
 from tests.support.app import app_client, new_user
 from tests.support.notes import create_note
@@ -39,16 +45,20 @@ class Cost:
 
 
 class Meter:
-    """Counts what the request's threads do, on the app's engine and on PyMySQL's connections."""
+    """Counts what the request's threads and greenlets do, on the app's engines and on the drivers'
+    connections (PyMySQL's, and asyncmy's through SQLAlchemy's adapter)."""
 
     def __init__(self, app: FastAPI) -> None:
-        self.engine = app.state.container.engine()
+        container = app.state.container
+        loop_engine = container.loop_engine()
+        self.engines = [container.engine()] + ([] if loop_engine is None else [loop_engine.sync_engine])
         self.counts: Counter[str] = Counter()
         self.on = False
 
     def _ours(self) -> bool:
-        # The database is reached only from the worker threads that run sync dependencies and routes.
-        return self.on and threading.current_thread().name.startswith("AnyIO worker thread")
+        # The database is reached only from the worker threads that run sync dependencies and routes,
+        # and from the greenlets the loop runs @on_event_loop routes in.
+        return self.on and (in_greenlet() or threading.current_thread().name.startswith("AnyIO worker thread"))
 
     def _counter(self, name: str) -> Callable[..., None]:
         def count(*_: Any) -> None:
@@ -74,13 +84,32 @@ class Meter:
 
         monkeypatch.setattr(anyio.to_thread, "run_sync", counting_run_sync)
         monkeypatch.setattr(pymysql.connections.Connection, "_execute_command", counting_execute_command)
-        event.listen(self.engine, "checkout", on_checkout)
-        event.listen(self.engine, "before_cursor_execute", on_statement)
+        # asyncmy's commands, one each: a statement (or a batch), ROLLBACK, COMMIT, a ping.
+        for owner, method in [
+            (AsyncAdapt_dbapi_cursor, "_execute_async"),
+            (AsyncAdapt_dbapi_cursor, "_executemany_async"),
+            (AsyncAdapt_dbapi_connection, "rollback"),
+            (AsyncAdapt_dbapi_connection, "commit"),
+            (AsyncAdapt_asyncmy_connection, "ping"),
+        ]:
+            monkeypatch.setattr(owner, method, self._counting(getattr(owner, method), count_round_trip))
+        for engine in self.engines:
+            event.listen(engine, "checkout", on_checkout)
+            event.listen(engine, "before_cursor_execute", on_statement)
         try:
             yield self
         finally:
-            event.remove(self.engine, "checkout", on_checkout)
-            event.remove(self.engine, "before_cursor_execute", on_statement)
+            for engine in self.engines:
+                event.remove(engine, "checkout", on_checkout)
+                event.remove(engine, "before_cursor_execute", on_statement)
+
+    @staticmethod
+    def _counting(method: Callable[..., Any], count: Callable[..., None]) -> Callable[..., Any]:
+        def counted(*args: Any, **kwargs: Any) -> Any:
+            count()
+            return method(*args, **kwargs)
+
+        return counted
 
     def cost(self, client: TestClient, method: str, url: str, **kwargs: Any) -> Cost:
         self.counts.clear()
@@ -116,19 +145,23 @@ SCENARIOS = {
     "search_notes": Scenario("GET", "/notes", params={"q": "note"}),
     "create_note": Scenario("POST", "/notes", json=NEW_NOTE),
     "update_note": Scenario("PUT", "/notes/{note}", json={"tags": ["p", "q"]}, if_match=True),
+    "me": Scenario("GET", "/users/me"),  # not @on_event_loop: a worker thread on either database
 }  # fmt: skip
-READ = Cost(hops=1, checkouts=2, statements=2, round_trips=4)
-# On MariaDB: the statements, plus one transaction end (ROLLBACK, or COMMIT for a write) a checkout.
+READ = Cost(hops=0, checkouts=2, statements=2, round_trips=4)
+# On MariaDB, on the event loop: the statements, plus one transaction end (ROLLBACK, or COMMIT for a
+# write) a checkout.
 EXPECTED = {
     "list_notes": READ,
     "get_note": READ,
     "notes_by_tag": READ,
     "search_notes": READ,
-    "create_note": Cost(hops=1, checkouts=2, statements=6, round_trips=8),
-    "update_note": Cost(hops=1, checkouts=2, statements=10, round_trips=12),
+    "create_note": Cost(hops=0, checkouts=2, statements=6, round_trips=8),
+    "update_note": Cost(hops=0, checkouts=2, statements=10, round_trips=12),
+    "me": Cost(hops=1, checkouts=1, statements=1, round_trips=2),
 }
-# SQLite starts every transaction with BEGIN IMMEDIATE, one statement more a checkout; no server, no round trip.
-SQLITE_BEGINS = 2
+# SQLite: one worker thread hop (no loop engine); every transaction starts with BEGIN IMMEDIATE, one
+# statement more a checkout; no server, no round trip.
+SQLITE_HOPS = 1
 
 
 @pytest.mark.parametrize("name", SCENARIOS)
@@ -153,5 +186,5 @@ def test_what_a_request_costs(metered: tuple[TestClient, Meter], database_url: s
 
     expected = EXPECTED[name]
     if database_url.startswith("sqlite"):
-        expected = Cost(expected.hops, expected.checkouts, expected.statements + SQLITE_BEGINS, round_trips=0)
+        expected = Cost(SQLITE_HOPS, expected.checkouts, expected.statements + expected.checkouts, round_trips=0)
     assert cost == expected, f"{cost} != {expected}"

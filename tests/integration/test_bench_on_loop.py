@@ -1,9 +1,12 @@
-"""bench/on_loop.py measures the same work both ways: with its substitutions the service's routes
-run on the event loop over asyncmy (no worker thread) and answer exactly what they answer as shipped."""
+"""bench/on_loop.py measures the same work both ways: the app it runs in threads serves the note reads
+from worker threads over PyMySQL, the app as shipped on MariaDB from the event loop's own thread over
+asyncmy, and both answer exactly the same."""
 
 import threading
+from typing import Any
 
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from bench import on_loop
@@ -13,7 +16,7 @@ from tests.support.app import make_settings, new_user
 from tests.support.notes import create_note
 
 
-def test_the_routes_on_the_loop_answer_what_the_threaded_routes_answer(
+def test_the_reads_in_threads_answer_what_the_reads_on_the_loop_answer(
     mariadb_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     settings = make_settings(mariadb_url)
@@ -22,25 +25,30 @@ def test_the_routes_on_the_loop_answer_what_the_threaded_routes_answer(
         note_id = create_note(client, headers, title="on the loop", tags=["common"])["id"]
         for number in range(11):
             create_note(client, headers, title=f"threaded {number}")
-        paths = ["/notes", f"/notes/{note_id}", "/notes/tags/common/notes", "/notes?q=loop"]
-        shipped = [client.get(path, headers=headers) for path in paths]
+    paths = ["/notes", f"/notes/{note_id}", "/notes/tags/common/notes", "/notes?q=loop"]
 
-    threads_reading_notes: set[int] = set()
+    readers: list[tuple[int, str]] = []  # (thread, driver) of each page the repository read
     page_for_user = repository.SqlAlchemyNoteRepository.page_for_user
 
-    def watched(self: repository.SqlAlchemyNoteRepository, **kwargs: object) -> object:
-        threads_reading_notes.add(threading.get_ident())
+    def watched(self: repository.SqlAlchemyNoteRepository, **kwargs: Any) -> Any:
+        readers.append((threading.get_ident(), self._session.get_bind().dialect.driver))
         return page_for_user(self, **kwargs)
 
     monkeypatch.setattr(repository.SqlAlchemyNoteRepository, "page_for_user", watched)
-    with on_loop.routes_on_the_loop():
-        app = create_app(settings)
-        with TestClient(app) as client:
-            assert app.state.container.engine().dialect.driver == "asyncmy"
-            loop_thread = client.portal.call(threading.get_ident)
-            on_the_loop = [client.get(path, headers=headers) for path in paths]
 
-    assert [response.status_code for response in shipped] == [200, 200, 200, 200]
-    assert [response.json() for response in on_the_loop] == [response.json() for response in shipped]
-    assert shipped[3].json()["total_count"] == 1
-    assert threads_reading_notes == {loop_thread}  # the event loop's own thread: no worker thread
+    def read(app: FastAPI) -> tuple[list[Any], int, list[tuple[int, str]]]:
+        readers.clear()
+        with TestClient(app) as client:
+            loop_thread = client.portal.call(threading.get_ident)
+            answers = [client.get(path, headers=headers) for path in paths]
+        assert [answer.status_code for answer in answers] == [200, 200, 200, 200]
+        return [answer.json() for answer in answers], loop_thread, list(readers)
+
+    on_loop_answers, loop_thread, on_loop_readers = read(create_app(settings))
+    threaded_answers, threaded_loop, threaded_readers = read(on_loop.app_in_threads(settings))
+
+    assert threaded_answers == on_loop_answers
+    assert on_loop_answers[3]["total_count"] == 1
+    assert on_loop_readers == [(loop_thread, "asyncmy")] * 2  # GET /notes and the search
+    assert [driver for _, driver in threaded_readers] == ["pymysql"] * 2
+    assert all(thread != threaded_loop for thread, _ in threaded_readers)
