@@ -292,7 +292,13 @@ PROFILE_BUCKETS = [
     ("dependency injection and FastAPI's dependency solving", "solve_dependencies"),
     ("dependency injection and FastAPI's dependency solving", "dependency_injector"),
     ("thread pool hand-offs", "anyio"),
-    ("thread pool hand-offs", "concurrency.py"),
+    # Starlette's run_in_threadpool; not SQLAlchemy's util/concurrency.py, whose await_ is the innermost
+    # Python frame of every statement on the loop engine (asyncmy's own frames are compiled): such a
+    # sample is its statement's, found further out.
+    ("thread pool hand-offs", "starlette/concurrency.py"),
+    # The loop's side of a route run on the event loop: asyncmy reading and writing the statements the
+    # greenlet hands it (compiled, so the innermost Python frame is greenlet_spawn), and the switches.
+    ("asyncmy on the loop and greenlet switches (all statements)", "greenlet_spawn"),
     ("routing and request objects (Starlette, FastAPI)", "routing.py"),
     ("our middlewares", "middlewares/"),
     ("HTTP parsing and writing (uvicorn)", "uvicorn"),
