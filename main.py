@@ -17,7 +17,7 @@ from starlette.middleware.gzip import GZipMiddleware
 
 from config import Settings, load_settings
 from containers import Container
-from database.engine import run_on_loop
+from database.engine import LoopRunner
 from mail.infra.metrics import track_outbox_pending
 from middlewares.activity_log import ActivityLogMiddleware
 from middlewares.body_limit import BodySizeLimitMiddleware
@@ -131,7 +131,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     # (MariaDB/MySQL); its connections belong to this loop, so they are closed with it.
     loop_engine = container.loop_engine()
     if loop_engine is not None:
-        app.state.run_on_loop = run_on_loop
+        app.state.run_on_loop = LoopRunner(loop_engine)
     try:
         yield
     finally:

@@ -8,11 +8,17 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from common.unit_of_work import UnitOfWork, WriteConflict
+from database.engine import REQUEST_CONNECTION
 from database.errors import is_write_conflict
 
 
 class SqlAlchemyUnitOfWork(UnitOfWork):
     """Opens a session on enter; rolls back what was not committed and closes it on exit.
+
+    On a route run on the event loop the session joins the request's one
+    transaction (``database.engine.LoopRunner``): then ``commit`` commits it,
+    an error rolls it back, and a clean exit leaves it to the next unit of
+    work (what was only read needs no ROLLBACK of its own).
 
     A deadlock or a lock-wait timeout (MySQL/MariaDB 1213, 1205) leaves the
     ``with`` block as ``WriteConflict``, for ``retry_on_conflict``: the
@@ -40,6 +46,8 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
         # the session ends here. Most units of work only read.
         assert self._session is not None
         try:
+            if exc is not None and REQUEST_CONNECTION in self._session.info:
+                self._session.rollback()  # the request's transaction: the next unit of work starts clean
             self._session.close()
         finally:
             self._session = None
@@ -58,6 +66,9 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
 
     def commit(self) -> None:
         self.session.commit()
+        request_connection = self.session.info.get(REQUEST_CONNECTION)
+        if request_connection is not None:
+            request_connection.commit()
 
     def rollback(self) -> None:
         self.session.rollback()

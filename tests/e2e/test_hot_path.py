@@ -147,21 +147,24 @@ SCENARIOS = {
     "update_note": Scenario("PUT", "/notes/{note}", json={"tags": ["p", "q"]}, if_match=True),
     "me": Scenario("GET", "/users/me"),  # not @on_event_loop: a worker thread on either database
 }  # fmt: skip
-READ = Cost(hops=0, checkouts=2, statements=2, round_trips=4)
-# On MariaDB, on the event loop: the statements, plus one transaction end (ROLLBACK, or COMMIT for a
-# write) a checkout.
+# On MariaDB the note routes run on the event loop with one connection and one transaction for the
+# caller's lookup and the use case (database.engine.LoopRunner): the statements, plus one transaction
+# end, the read's ROLLBACK or the write's COMMIT.
+READ = Cost(hops=0, checkouts=1, statements=2, round_trips=3)
 EXPECTED = {
     "list_notes": READ,
     "get_note": READ,
     "notes_by_tag": READ,
     "search_notes": READ,
-    "create_note": Cost(hops=0, checkouts=2, statements=6, round_trips=8),
-    "update_note": Cost(hops=0, checkouts=2, statements=10, round_trips=12),
+    "create_note": Cost(hops=0, checkouts=1, statements=6, round_trips=7),
+    "update_note": Cost(hops=0, checkouts=1, statements=10, round_trips=11),
+    # A worker thread, one unit of work: its statement and its ROLLBACK.
     "me": Cost(hops=1, checkouts=1, statements=1, round_trips=2),
 }
-# SQLite: one worker thread hop (no loop engine); every transaction starts with BEGIN IMMEDIATE, one
-# statement more a checkout; no server, no round trip.
-SQLITE_HOPS = 1
+# On SQLite every route runs in a worker thread (no loop engine) and each unit of work (the caller's
+# lookup, then the use case's) checks out its own connection and starts with BEGIN IMMEDIATE, one
+# statement more; no server, no round trip.
+UNITS_OF_WORK = {name: 1 if name == "me" else 2 for name in SCENARIOS}
 
 
 @pytest.mark.parametrize("name", SCENARIOS)
@@ -186,5 +189,6 @@ def test_what_a_request_costs(metered: tuple[TestClient, Meter], database_url: s
 
     expected = EXPECTED[name]
     if database_url.startswith("sqlite"):
-        expected = Cost(SQLITE_HOPS, expected.checkouts, expected.statements + expected.checkouts, round_trips=0)
+        units = UNITS_OF_WORK[name]
+        expected = Cost(hops=1, checkouts=units, statements=expected.statements + units, round_trips=0)
     assert cost == expected, f"{cost} != {expected}"

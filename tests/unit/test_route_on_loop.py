@@ -9,9 +9,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, FastAPI
 from fastapi.testclient import TestClient
+from sqlalchemy.util import greenlet_spawn
 from sqlalchemy.util.concurrency import in_greenlet
 
-from database.engine import run_on_loop
 from web.routing import InRouteThread, ThreadedRoute, in_route_thread, on_event_loop
 
 
@@ -56,7 +56,7 @@ def answers(app: FastAPI) -> tuple[int, dict[str, dict[str, object]], dict[str, 
 
 
 def test_a_marked_route_runs_on_the_loop_with_its_deferred_values_when_the_app_gives_a_runner() -> None:
-    loop_thread, marked_answer, unmarked_answer = answers(app_with(run_on_loop))
+    loop_thread, marked_answer, unmarked_answer = answers(app_with(greenlet_spawn))
 
     on_the_loop = {"thread": loop_thread, "greenlet": True}
     assert marked_answer == {"route": on_the_loop, "deferred": on_the_loop}
