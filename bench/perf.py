@@ -325,7 +325,7 @@ def summarize_profile(path: Path) -> str:
     return "\n".join(lines)
 
 
-def main() -> None:  # noqa: PLR0915 - one linear script
+def main() -> None:  # noqa: PLR0912, PLR0915 - one linear script
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--database-url", default="mysql+pymysql://root@127.0.0.1:3306/til_bench?charset=utf8mb4")
     parser.add_argument("--seconds", type=int, default=10)
@@ -338,6 +338,9 @@ def main() -> None:  # noqa: PLR0915 - one linear script
     parser.add_argument("--workers", action="store_true", help="also run two uvicorn workers against one")
     parser.add_argument("--profile", action="store_true", help="py-spy profile of the slowest read scenario")
     parser.add_argument("--only", help="comma-separated scenarios to run (the bounds always run)")
+    parser.add_argument(
+        "--search-users", action="store_true", help="only search_notes for a 200-note and a 10 000-note user"
+    )
     args = parser.parse_args()
     scenarios = chosen_scenarios(args.only)
     if shutil.which("wrk") is None:
@@ -356,6 +359,12 @@ def main() -> None:  # noqa: PLR0915 - one linear script
 
     print(f"# {report['date']}  {report['cores']} cores  {args.connections} connections  {args.seconds} s each")
     port = free_port()
+    if args.search_users:
+        report["search_users"] = search_users_run(
+            args, env=service_env(args.database_url, port), port=port, measure=measure, work=work
+        )
+        write_report(report)
+        return
     if args.scale_only:
         env = service_env(args.database_url, port)
         report["scale"] = scale_run(args, env=env, port=port, measure=measure, work=work)
@@ -470,6 +479,26 @@ def scale_run(args: argparse.Namespace, *, env: dict, port: int, measure: dict, 
     for scenario in READS:
         ratio = figures["1M"][scenario]["p50_ms"] / figures["10k"][scenario]["p50_ms"]
         print(f"# {scenario}: p50 at 1 M notes is {ratio:.2f}x its p50 at 10 k")
+    figures["search_users"] = search_users_run(args, env=env, port=port, measure=measure, work=work)
+    return figures
+
+
+def search_users_run(args: argparse.Namespace, *, env: dict, port: int, measure: dict, work: Path) -> dict:
+    """``search_notes`` (``q=common``, a third of the notes match) for one user with 200 notes, then for one
+    with 10 000, each alone in a bulk-loaded database: a search's cost follows the caller's notes
+    (issue 13's target: the 10 000-note user's p50 within 4x the 200-note user's)."""
+    figures: dict[str, dict] = {}
+    for notes in (200, 10_000):
+        reset_database(args.database_url)
+        seeded = bulk_load(args.database_url, users=1, notes_per_user=notes, sample=1, sample_notes_per_user=notes)
+        fixture = mint_fixture(tokens_for([SeededUser(token="", **user) for user in seeded]), work / f"{notes}.tsv")
+        with serve([PYTHON, "main.py"], env=env, port=port, ready_path="/health"):
+            result = run_wrk(port=port, scenario="search_notes", fixture=fixture, **measure)
+        result.scenario = f"search_notes, {notes} notes"
+        figures[str(notes)] = asdict(result)
+        print(result.line())
+    ratio = figures["10000"]["p50_ms"] / figures["200"]["p50_ms"]
+    print(f"# search_notes: p50 for a 10 000-note user is {ratio:.2f}x the p50 for a 200-note user")
     return figures
 
 
