@@ -138,7 +138,7 @@ class Container(containers.DeclarativeContainer):
     loop_engine = providers.ThreadSafeSingleton(
         build_loop_engine, settings.provided.sqlalchemy_url, fail_fast=fail_fast
     )
-    session_factory = providers.ThreadSafeSingleton(build_session_factory, engine, loop_engine)
+    session_factory = providers.ThreadSafeSingleton(build_session_factory, engine)
     clock = providers.ThreadSafeSingleton(SystemClock)
     ids = providers.ThreadSafeSingleton(UlidIdGenerator)
     password_hasher = providers.ThreadSafeSingleton(Argon2PasswordHasher)

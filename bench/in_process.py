@@ -34,7 +34,7 @@ sys.path.insert(0, str(ROOT))
 from bench import bounds  # noqa: E402
 from bench.bulk_load import PASSWORD  # noqa: E402
 from bench.perf import JWT_SECRET, reset_database  # noqa: E402
-from config import load_settings  # noqa: E402
+from config import Settings, load_settings  # noqa: E402
 from main import create_app  # noqa: E402
 
 Asgi = Callable[[dict[str, Any], Callable[[], Awaitable[dict]], Callable[[dict], Awaitable[None]]], Awaitable[None]]
@@ -105,22 +105,34 @@ async def cpu_per_request(app: Any, path: str, query: str, token: str, *, reques
         return (time.process_time() - started) / (requests // concurrency * concurrency) * 1e6
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument(
-        "--database-url", default="mysql+pymysql://root@127.0.0.1:3306/til_bench_inproc?charset=utf8mb4"
-    )
+def arguments(description: str, *, database: str) -> argparse.ArgumentParser:
+    """The options every in-process script takes: its database, how many requests and how many at once."""
+    parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--database-url", default=f"mysql+pymysql://root@127.0.0.1:3306/{database}?charset=utf8mb4")
     parser.add_argument("--requests", type=int, default=3000)
     parser.add_argument("--concurrency", type=int, default=8)
+    return parser
+
+
+def seeded_service(database_url: str, *, notes: int) -> tuple[Settings, str, str, str]:
+    """A fresh database with one seeded user, and the environment the bound apps read: the service's
+    settings, the user's token, its id and a note id."""
+    reset_database(database_url)
+    settings = load_settings(
+        _env_file=None, database_url=database_url, jwt_secret=JWT_SECRET, access_token_expire_minutes=600
+    )
+    token, user_id, note_id = seed(create_app(settings), notes=notes)
+    os.environ["BENCH_DATABASE_URL"] = database_url
+    os.environ["JWT_SECRET"] = JWT_SECRET
+    return settings, token, user_id, note_id
+
+
+def main() -> None:
+    parser = arguments(__doc__ or "", database="til_bench_inproc")
     parser.add_argument("--notes", type=int, default=200)
     args = parser.parse_args()
 
-    reset_database(args.database_url)
-    settings = load_settings(
-        _env_file=None, database_url=args.database_url, jwt_secret=JWT_SECRET, access_token_expire_minutes=600
-    )
-    token, user_id, note_id = seed(create_app(settings), notes=args.notes)
-    os.environ["BENCH_DATABASE_URL"] = args.database_url
+    settings, token, user_id, note_id = seeded_service(args.database_url, notes=args.notes)
     measure = {"requests": args.requests, "concurrency": args.concurrency}
     # The activity log's JSON lines go to stdout: away from the figures, as a server's would be.
     log = open(os.devnull, "w")  # noqa: SIM115 - for the whole run

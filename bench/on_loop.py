@@ -18,7 +18,6 @@ Bound (b) and (c) of ``bench/bounds.py`` are measured in the same run, for the r
 It creates and drops the database named in --database-url (default til_bench_on_loop).
 """
 
-import argparse
 import os
 import sys
 from pathlib import Path
@@ -31,9 +30,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench import bounds  # noqa: E402
-from bench.in_process import cpu_per_request, seed  # noqa: E402
-from bench.perf import JWT_SECRET, reset_database  # noqa: E402
-from config import Settings, load_settings  # noqa: E402
+from bench.in_process import arguments, cpu_per_request, seeded_service  # noqa: E402
+from config import Settings  # noqa: E402
 from main import create_app  # noqa: E402
 
 
@@ -45,22 +43,11 @@ def app_in_threads(settings: Settings) -> FastAPI:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument(
-        "--database-url", default="mysql+pymysql://root@127.0.0.1:3306/til_bench_on_loop?charset=utf8mb4"
-    )
-    parser.add_argument("--requests", type=int, default=3000)
-    parser.add_argument("--concurrency", type=int, default=8)
+    parser = arguments(__doc__ or "", database="til_bench_on_loop")
     parser.add_argument("--rounds", type=int, default=2)
     args = parser.parse_args()
 
-    reset_database(args.database_url)
-    settings = load_settings(
-        _env_file=None, database_url=args.database_url, jwt_secret=JWT_SECRET, access_token_expire_minutes=600
-    )
-    token, user_id, note_id = seed(create_app(settings), notes=200)
-    os.environ["BENCH_DATABASE_URL"] = args.database_url
-    os.environ["JWT_SECRET"] = JWT_SECRET
+    settings, token, user_id, note_id = seeded_service(args.database_url, notes=200)
     measure = {"requests": args.requests, "concurrency": args.concurrency}
     paths = [
         ("list_notes", "/notes", ""),

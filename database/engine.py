@@ -6,7 +6,8 @@ files, the email relay and digest threads, Celery, the commands, Alembic)
 and the event loop's (asyncmy, through the sync facade of SQLAlchemy's
 asyncio engine: the routes that do only database work, run in a greenlet on
 the loop by ``web.routing``). A unit of work takes the engine of where it
-runs (``build_session_factory``), so the use cases and repositories are the
+runs (``build_session_factory``: the request's connection in a
+``LoopRunner``'s greenlet), so the use cases and repositories are the
 same code on both. SQLite has the threads' engine only (``aiosqlite`` would
 be a thread a connection anyway).
 """
@@ -189,37 +190,24 @@ class FailFast:
             raise error
 
 
-def build_session_factory(engine: Engine, loop_engine: AsyncEngine | None = None) -> sessionmaker[Session]:
-    """Sessions on ``engine``; with ``loop_engine``, on its sync facade when opened in a greenlet of the loop."""
-    if loop_engine is None:
-        return sessionmaker(bind=engine, expire_on_commit=False, autoflush=False)
-    return _SessionsWhereTheyRun(bind=engine, loop_bind=loop_engine.sync_engine)
+def build_session_factory(engine: Engine) -> sessionmaker[Session]:
+    """Sessions on ``engine``; in a ``LoopRunner``'s greenlet, on the request's one connection of the
+    loop engine instead (every session of that request shares it and its transaction)."""
+    return _Sessions(bind=engine, expire_on_commit=False, autoflush=False)
 
 
-class _SessionsWhereTheyRun(sessionmaker[Session]):
-    """A session on the loop engine's facade in a greenlet of the event loop (a route run there), on the
-    threads' engine anywhere else: the facade cannot wait for the server outside such a greenlet.
-
-    In a ``LoopRunner``'s greenlet every session of the request shares its one connection and
-    transaction (``REQUEST_CONNECTION``; see ``LoopRunner``)."""
-
-    def __init__(self, *, bind: Engine, loop_bind: Engine) -> None:
-        super().__init__(bind=bind, expire_on_commit=False, autoflush=False)
-        self._loop_bind = loop_bind
-
+class _Sessions(sessionmaker[Session]):
     def __call__(self, **local_kw: Any) -> Session:
-        if in_greenlet():
-            request = _request_connection.get()
-            if request is None:
-                local_kw.setdefault("bind", self._loop_bind)
-            else:
-                connection = request.connection()
-                if not connection.in_transaction():
-                    connection.begin()
-                # The session joins the request's transaction: its close leaves it open for the next unit of
-                # work, its rollback ends it; its commit does not, so the unit of work commits it too.
-                local_kw.update(bind=connection, join_transaction_mode="rollback_only")
-                local_kw["info"] = {REQUEST_CONNECTION: connection}
+        request = _request_connection.get() if in_greenlet() else None
+        if request is not None:
+            connection = request.connection()
+            if not connection.in_transaction():
+                connection.begin()
+            # The session joins the request's transaction: its close leaves it open for the next unit of
+            # work, its rollback ends it; its commit does not, so the unit of work commits it too.
+            local_kw.update(
+                bind=connection, join_transaction_mode="rollback_only", info={REQUEST_CONNECTION: connection}
+            )
         return super().__call__(**local_kw)
 
 
@@ -251,7 +239,7 @@ T = TypeVar("T")
 
 class LoopRunner:
     """``await runner(work, *args)``: sync ``work`` in a greenlet of the running event loop, where the
-    sessions of ``build_session_factory`` use the loop engine (``web.routing`` runs routes with it).
+    sessions of ``build_session_factory`` use the loop engine's facade (``web.routing`` runs routes with it).
 
     Every unit of work of ``work`` (the caller's lookup, then the use case's) uses one connection and
     one transaction: one checkout and, for a request that only reads, one ROLLBACK at its end; a unit

@@ -43,7 +43,7 @@ def test_one_request_one_connection_a_commit_kept_a_failed_write_undone(mariadb_
     commands: list[str] = []
 
     def request() -> tuple[list[str], bool]:
-        sessions = build_session_factory(engine, loop_engine)
+        sessions = build_session_factory(engine)
         with ProbeUnitOfWork(sessions) as first:  # a write, committed
             first.add("kept")
             first.commit()
