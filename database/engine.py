@@ -43,6 +43,12 @@ MYSQL_LOCK_WAIT_TIMEOUT_SECONDS = 2
 # After the server could not be reached, new connections fail at once for this
 # long, instead of each waiting out its own timeout while requests queue behind.
 FAIL_FAST_SECONDS = 1.0
+# The loop engine's transactions (see LoopRunner): each statement reads what was committed before it began.
+# A request's one transaction starts with the caller's lookup, a plain read; under REPEATABLE READ (the
+# server's default, which the threads' engine keeps) every later plain read would see the database as it
+# was then, so a write that waited for another writer's lock would read that writer's note from before
+# it (its old tags, its old share link) and undo part of its change. Set once a connection.
+LOOP_ISOLATION_LEVEL = "READ COMMITTED"
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 # What this service creates on disk (DATA_DIR, the SQLite file, the JWT key): the owner's alone.
 PRIVATE_DIRECTORY = 0o700
@@ -92,15 +98,17 @@ def build_engine(
 def build_loop_engine(
     url: str, *, pool_size: int = 20, max_overflow: int = 20, fail_fast: "FailFast | None" = None
 ) -> AsyncEngine | None:
-    """The event loop's engine on MariaDB/MySQL (``asyncmy``), tuned as ``build_engine``'s; ``None`` for
-    SQLite. Its sync facade (``.sync_engine``) is what the units of work use, from a greenlet of the loop.
-    Give it the threads' engine's ``fail_fast``: one server, one window, whichever pool found it gone
-    (else a request on one pool fails fast while the other already serves again)."""
+    """The event loop's engine on MariaDB/MySQL (``asyncmy``), tuned as ``build_engine``'s, in
+    ``LOOP_ISOLATION_LEVEL``; ``None`` for SQLite. Its sync facade (``.sync_engine``) is what the units
+    of work use, from a greenlet of the loop. Give it the threads' engine's ``fail_fast``: one server,
+    one window, whichever pool found it gone (else a request on one pool fails fast while the other
+    already serves again)."""
     if not _is_mysql(url):
         return None
     engine = create_async_engine(
         make_url(url).set(drivername="mysql+asyncmy"),
         connect_args=_mysql_connect_args("asyncmy"),
+        isolation_level=LOOP_ISOLATION_LEVEL,
         **_pool_options(pool_size=pool_size, max_overflow=max_overflow),
     )
     _tune(engine.sync_engine, fail_fast=fail_fast or FailFast())
