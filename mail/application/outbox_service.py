@@ -7,7 +7,7 @@ email is sent by one of them at a time, and never again once marked sent.
 
 import enum
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from common.clock import Clock
 from common.ids import IdGenerator
@@ -154,13 +154,9 @@ class OutboxService:
     def _start_attempt(self, outbox_id: str, claim: str) -> OutboxEmail | DeliveryOutcome:
         now = self._clock.now()
         with self._uow as uow:
-            email = uow.outbox.get_for_update(outbox_id)
-            if email is None:
-                # Absent, or locked this instant by another claimer: tell which.
-                current = uow.outbox.get(outbox_id)
-                if current is None:
-                    return DeliveryOutcome.MISSING
-                return DeliveryOutcome.ALREADY_SENT if current.is_sent else DeliveryOutcome.CLAIMED_ELSEWHERE
+            email = self._lock_to_claim(uow, outbox_id, claim=claim, now=now)
+            if isinstance(email, DeliveryOutcome):
+                return email
             if email.is_sent:
                 return DeliveryOutcome.ALREADY_SENT
             if not email.may_be_claimed_by(claim, now):
@@ -169,6 +165,26 @@ class OutboxService:
             uow.outbox.save(email)
             uow.commit()
         return email
+
+    @staticmethod
+    def _lock_to_claim(
+        uow: MailUnitOfWork, outbox_id: str, *, claim: str, now: datetime
+    ) -> OutboxEmail | DeliveryOutcome:
+        """The email, locked; or why not: absent, or locked this instant by a sender whose it is."""
+        email = uow.outbox.get_for_update(outbox_id)
+        if email is not None:
+            return email
+        current = uow.outbox.get(outbox_id)
+        if current is None:
+            return DeliveryOutcome.MISSING
+        if current.is_sent:
+            return DeliveryOutcome.ALREADY_SENT
+        if not current.may_be_claimed_by(claim, now):
+            return DeliveryOutcome.CLAIMED_ELSEWHERE
+        # Ours to take, and held for a moment by a short transaction (another digest planner's
+        # duplicate-key check on it, say): wait for it rather than leave the email to the relay's
+        # next pass; the caller checks the claim again, under the lock.
+        return uow.outbox.get_for_update(outbox_id, skip_locked=False) or DeliveryOutcome.MISSING
 
     def _record_failure(self, email: OutboxEmail, *, claim: str, error: Exception) -> DeliveryOutcome:
         known = isinstance(error, EmailDeliveryFailed)

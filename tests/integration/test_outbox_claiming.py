@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from common.clock import SystemClock
 from common.ulid_ids import UlidIdGenerator
 from database.engine import build_engine, build_session_factory
-from mail.application.outbox_service import OutboxService
+from mail.application.outbox_service import DeliveryOutcome, OutboxService
 from mail.application.ports import MailUnitOfWork
 from mail.domain.outbox_email import DeliveryPolicy, EmailKind, EmailStatus, OutboxEmail
 from mail.infra.db_models import OutboxEmailRow
@@ -319,3 +319,35 @@ def test_the_relay_prunes_sent_emails_past_the_retention_in_batches(database: se
     with SqlAlchemyMailUnitOfWork(database) as uow:
         assert [uow.outbox.get(email.id) for email in old] == [None] * 5
         assert uow.outbox.get(fresh.id) == fresh
+
+
+def test_a_delivery_handed_its_email_waits_out_a_moment_s_lock_on_it(database: sessionmaker[Session]) -> None:
+    """The task a hand-off published finds its email held by a short transaction (MariaDB: a row lock, as
+    a digest planner's duplicate-key check takes; SQLite: the write lock): it waits, then sends."""
+    email = pending()
+    now = datetime.now(UTC)
+    email.reserve(claim="handed", now=now, lease=POLICY.lease)
+    with SqlAlchemyMailUnitOfWork(database) as uow:
+        uow.outbox.add(email)
+        uow.commit()
+    sender = FakeEmailSender()
+    service = OutboxService(
+        uow=SqlAlchemyMailUnitOfWork(database),
+        sender=sender,
+        renderer=FakeEmailRenderer(),
+        publisher=None,
+        clock=SystemClock(),
+        ids=UlidIdGenerator(),
+        policy=POLICY,
+    )
+
+    with SqlAlchemyMailUnitOfWork(database) as holder, ThreadPoolExecutor(max_workers=1) as pool:
+        assert holder.outbox.get_for_update(email.id, skip_locked=False) is not None
+        delivery = pool.submit(service.deliver, outbox_id=email.id, claim="handed")
+        time.sleep(0.5)  # the delivery reaches the held row meanwhile
+        assert not delivery.done(), delivery.result()
+        holder.commit()
+        outcome = delivery.result(timeout=15)
+
+    assert outcome is DeliveryOutcome.SENT
+    assert [sent.recipient for sent in sender.sent] == [email.recipient]
