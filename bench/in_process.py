@@ -12,19 +12,23 @@ so its ratios are not those of ``bench/perf.py``, the figures of record.
 
     .venv/bin/python bench/in_process.py                       # list, one note, by tag, search; and bound (b)
     .venv/bin/python bench/in_process.py --requests 4000 --concurrency 8
+    .venv/bin/python bench/in_process.py --writes              # and create_note, update_note
 
 It creates and drops the database named in --database-url (default til_bench_inproc).
 """
 
 import argparse
 import asyncio
+import itertools
 import os
 import sys
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import orjson
 import uvloop
 from fastapi.testclient import TestClient
 
@@ -60,18 +64,52 @@ def seed(app: Any, *, notes: int) -> tuple[str, str, str]:
     return token, user_id, note_id
 
 
-async def call(app: Asgi, path: str, query: str, token: str) -> None:
+@dataclass(frozen=True)
+class Call:
+    """A request of a measure: ``body`` (JSON) makes it a write; a write's tags change at every call."""
+
+    path: str
+    query: str = ""
+    method: str = "GET"
+    body: Callable[[int], bytes] | None = None
+
+
+def new_tags(number: int) -> list[str]:
+    """Three tags of a 50-name pool, as ``bench/wrk/scenario.lua``'s writes pick them."""
+    return [f"bench-{number * 7 % 50}", f"bench-{number * 13 % 50}", f"tag-{number % 50}"]
+
+
+def created(number: int) -> bytes:
+    body = {
+        "title": f"TIL {number}",
+        "content": "Written in process.",
+        "memo_date": "20261201",
+        "tags": new_tags(number),
+    }
+    return orjson.dumps(body)
+
+
+def retagged(number: int) -> bytes:
+    return orjson.dumps({"tags": new_tags(number)})
+
+
+async def call(app: Asgi, request: Call, token: str, number: int = 0) -> None:
+    body = b"" if request.body is None else request.body(number)
+    headers = [(b"host", b"127.0.0.1"), (b"authorization", f"Bearer {token}".encode())]
+    if request.body is not None:
+        headers.append((b"content-type", b"application/json"))
+    path = request.path
     scope = {
         "type": "http",
         "asgi": {"version": "3.0"},
         "http_version": "1.1",
-        "method": "GET",
+        "method": request.method,
         "scheme": "http",
         "path": path,
         "raw_path": path.encode(),
-        "query_string": query.encode(),
+        "query_string": request.query.encode(),
         "root_path": "",
-        "headers": [(b"host", b"127.0.0.1"), (b"authorization", f"Bearer {token}".encode())],
+        "headers": headers,
         "client": ("127.0.0.1", 50000),
         "server": ("127.0.0.1", 80),
         "state": {},
@@ -79,26 +117,27 @@ async def call(app: Asgi, path: str, query: str, token: str) -> None:
     statuses: list[int] = []
 
     async def receive() -> dict:
-        return {"type": "http.request", "body": b"", "more_body": False}
+        return {"type": "http.request", "body": body, "more_body": False}
 
     async def send(message: dict) -> None:
         if message["type"] == "http.response.start":
             statuses.append(message["status"])
 
     await app(scope, receive, send)
-    if statuses != [200]:
-        raise SystemExit(f"{path}?{query}: {statuses}")
+    if statuses not in ([200], [201]):
+        raise SystemExit(f"{request.method} {path}?{request.query}: {statuses}")
 
 
-async def cpu_per_request(app: Any, path: str, query: str, token: str, *, requests: int, concurrency: int) -> float:
+async def cpu_per_request(app: Any, request: Call, token: str, *, requests: int, concurrency: int) -> float:
     """Microseconds of process CPU time per request, ``concurrency`` requests in flight."""
+    numbers = itertools.count()
     async with app.router.lifespan_context(app):
         for _ in range(100):
-            await call(app, path, query, token)
+            await call(app, request, token, next(numbers))
 
         async def client(count: int) -> None:
             for _ in range(count):
-                await call(app, path, query, token)
+                await call(app, request, token, next(numbers))
 
         started = time.process_time()
         await asyncio.gather(*(client(requests // concurrency) for _ in range(concurrency)))
@@ -127,9 +166,24 @@ def seeded_service(database_url: str, *, notes: int) -> tuple[Settings, str, str
     return settings, token, user_id, note_id
 
 
+def hot_calls(note_id: str, *, writes: bool = False) -> dict[str, Call]:
+    """The hot reads by name; with ``writes``, creating a note and changing one's tags (``If-Match``-less)."""
+    calls = {
+        "list_notes": Call("/notes"),
+        "get_note": Call(f"/notes/{note_id}"),
+        "notes_by_tag": Call("/notes/tags/common/notes"),
+        "search_notes": Call("/notes", "q=common"),
+    }
+    if writes:
+        calls["create_note"] = Call("/notes", method="POST", body=created)
+        calls["update_note"] = Call(f"/notes/{note_id}", method="PUT", body=retagged)
+    return calls
+
+
 def main() -> None:
     parser = arguments(__doc__ or "", database="til_bench_inproc")
     parser.add_argument("--notes", type=int, default=200)
+    parser.add_argument("--writes", action="store_true", help="also create_note and update_note")
     args = parser.parse_args()
 
     settings, token, user_id, note_id = seeded_service(args.database_url, notes=args.notes)
@@ -138,15 +192,10 @@ def main() -> None:
     log = open(os.devnull, "w")  # noqa: SIM115 - for the whole run
     real_stdout, sys.stdout = sys.stdout, log
     try:
-        bound = uvloop.run(cpu_per_request(bounds.db_app, "/bound/db", f"user_id={user_id}", token, **measure))
+        bound = uvloop.run(cpu_per_request(bounds.db_app, Call("/bound/db", f"user_id={user_id}"), token, **measure))
         figures = {
-            name: uvloop.run(cpu_per_request(create_app(settings), path, query, token, **measure))
-            for name, path, query in [
-                ("list_notes", "/notes", ""),
-                ("get_note", f"/notes/{note_id}", ""),
-                ("notes_by_tag", "/notes/tags/common/notes", ""),
-                ("search_notes", "/notes", "q=common"),
-            ]
+            name: uvloop.run(cpu_per_request(create_app(settings), request, token, **measure))
+            for name, request in hot_calls(note_id, writes=args.writes).items()
         }
     finally:
         sys.stdout = real_stdout

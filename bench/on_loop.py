@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench import bounds  # noqa: E402
-from bench.in_process import arguments, cpu_per_request, seeded_service  # noqa: E402
+from bench.in_process import Call, arguments, cpu_per_request, hot_calls, seeded_service  # noqa: E402
 from config import Settings  # noqa: E402
 from main import create_app  # noqa: E402
 
@@ -49,12 +49,7 @@ def main() -> None:
 
     settings, token, user_id, note_id = seeded_service(args.database_url, notes=200)
     measure = {"requests": args.requests, "concurrency": args.concurrency}
-    paths = [
-        ("list_notes", "/notes", ""),
-        ("get_note", f"/notes/{note_id}", ""),
-        ("notes_by_tag", "/notes/tags/common/notes", ""),
-        ("search_notes", "/notes", "q=common"),
-    ]
+    calls = hot_calls(note_id)
     figures: dict[tuple[str, str], list[float]] = {}
     bound_b: list[float] = []
     bound_c: list[float] = []
@@ -62,12 +57,12 @@ def main() -> None:
     real_stdout, sys.stdout = sys.stdout, log
     try:
         for _ in range(args.rounds):
-            query = f"user_id={user_id}"
-            bound_b.append(uvloop.run(cpu_per_request(bounds.db_app, "/bound/db", query, token, **measure)))
-            bound_c.append(uvloop.run(cpu_per_request(bounds.async_db_app, "/bound/db", query, token, **measure)))
+            bound = Call("/bound/db", f"user_id={user_id}")
+            bound_b.append(uvloop.run(cpu_per_request(bounds.db_app, bound, token, **measure)))
+            bound_c.append(uvloop.run(cpu_per_request(bounds.async_db_app, bound, token, **measure)))
             for way, make_app in (("threads", app_in_threads), ("on_loop", create_app)):
-                for name, path, query in paths:
-                    cpu = uvloop.run(cpu_per_request(make_app(settings), path, query, token, **measure))
+                for name, request in calls.items():
+                    cpu = uvloop.run(cpu_per_request(make_app(settings), request, token, **measure))
                     figures.setdefault((name, way), []).append(cpu)
     finally:
         sys.stdout = real_stdout
@@ -75,7 +70,7 @@ def main() -> None:
     print(f"# {args.requests} requests a path, {args.concurrency} in flight, best of {args.rounds} rounds")
     print(f"{'bound (b)':<14} {b:7.0f} us CPU a request")
     print(f"{'bound (c)':<14} {c:7.0f} us CPU a request  {c / b:4.2f}x bound (b)")
-    for name, _path, _query in paths:
+    for name in calls:
         threads, on_loop = min(figures[name, "threads"]), min(figures[name, "on_loop"])
         print(
             f"{name:<14} threads {threads:6.0f} us ({threads / b:4.2f}x (b))   "

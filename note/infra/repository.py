@@ -193,6 +193,39 @@ NOTE_BY_ID = select(*NOTE_COLUMNS, TAG_LIST).where(notes.c.id == bindparam("note
 REFRESH_SEARCH_TEXT = (
     update(notes).where(notes.c.id == bindparam("note_id")).values(search_text=bindparam("new_search_text"))
 )
+# The writes' statements, built once too; an INSERT's or UPDATE's columns are those its parameters name.
+INSERT_NOTES = insert(notes)
+INSERT_LINKS = insert(note_tags)
+INSERT_SCHEDULES = insert(schedules)
+DELETE_NOTE = delete(notes).where(notes.c.id == bindparam("note_id"))  # ON DELETE CASCADE: its links too
+SCHEDULE_FOR_UPDATE = select(schedules).where(schedules.c.note_id == bindparam("note_id")).with_for_update()
+UPDATE_SCHEDULE = update(schedules).where(schedules.c.note_id == bindparam("b_note_id"))
+# A note's own row, locked.
+NOTE_FOR_UPDATE = select(*NOTE_COLUMNS).where(notes.c.id == bindparam("note_id")).with_for_update()
+# The note's row at its expected version (SET: note_values).
+UPDATE_NOTE = update(notes).where(notes.c.id == bindparam("b_note_id"), notes.c.version == bindparam("b_version"))
+# The tags of some notes: (note_id, name, tag_id), each note's in its order.
+TAGS_OF_NOTES = (
+    select(note_tags.c.note_id, tags.c.name, tags.c.id)
+    .join(tags, tags.c.id == note_tags.c.tag_id)
+    .where(note_tags.c.note_id.in_(bindparam("note_ids", expanding=True)))
+    .order_by(note_tags.c.note_id, note_tags.c.position)
+)
+# By full primary key, not by note_id alone: exact-match deletes take no gap locks.
+UNLINK_TAGS = delete(note_tags).where(
+    note_tags.c.note_id == bindparam("note_id"), note_tags.c.tag_id.in_(bindparam("tag_ids", expanding=True))
+)
+_NAMED = and_(tags.c.user_id == bindparam("user_id"), tags.c.name.in_(bindparam("names", expanding=True)))
+# A locking read, after the upsert that locked them: the latest committed rows.
+TAG_IDS_LOCKED = select(tags.c.name, tags.c.id).where(_NAMED).with_for_update(read=True)
+# One statement. The writer that unlinked these tags holds their locks (see _lock_tags), so nobody can
+# link them meanwhile; and in MySQL the subquery of a DELETE reads the latest committed links, never an
+# older snapshot, so a tag still in use is never removed.
+DELETE_UNUSED_TAGS = (
+    delete(tags)
+    .where(_NAMED, ~exists().where(note_tags.c.tag_id == tags.c.id))
+    .execution_options(synchronize_session=False)
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -281,18 +314,22 @@ LOOKUP_BATCH = 1000
 
 
 class SqlAlchemyNoteRepository(NoteRepository):
+    """``get_for_update`` remembers the ids of the locked note's tags, for its ``update`` in the same unit
+    of work: nobody changes a note's links or renames its tags without that note's lock."""
+
     def __init__(self, session: Session, ids: IdGenerator) -> None:
         self._session = session
         self._ids = ids
+        self._locked_tag_ids: dict[str, dict[str, str]] = {}  # note id -> {tag name: tag id}
 
     def add(self, note: Note) -> None:
-        self._session.execute(insert(notes).values(note_row_values(note)))
+        self._session.execute(INSERT_NOTES, note_row_values(note))
         if note.tags:
             self._link(note, self._lock_tags(user_id=note.user_id, names=note.tags))
 
     def add_many(self, notes_to_add: Sequence[Note]) -> None:
         for batch in _batches(notes_to_add, INSERT_BATCH):
-            self._session.execute(insert(notes), [note_row_values(note) for note in batch])
+            self._session.execute(INSERT_NOTES, [note_row_values(note) for note in batch])
             names_by_user: dict[str, set[str]] = defaultdict(set)
             for note in batch:
                 names_by_user[note.user_id].update(note.tags)
@@ -304,7 +341,7 @@ class SqlAlchemyNoteRepository(NoteRepository):
                         link for note in batch if note.user_id == user_id for link in note_tag_links(note, tag_ids)
                     ]
             if links:
-                self._session.execute(insert(note_tags), links)
+                self._session.execute(INSERT_LINKS, links)
 
     def get(self, note_id: str) -> Note | None:
         row = self._session.execute(NOTE_BY_ID, {"note_id": note_id}).first()
@@ -337,16 +374,17 @@ class SqlAlchemyNoteRepository(NoteRepository):
         if not note_ids:
             return []
         rows = self._lock_notes(note_ids)
-        tag_names_by_note = self._tag_names([row.id for row in rows])
-        self._lock_tags(user_id=user_id, names={tag_name, *also_locking, *_flat(tag_names_by_note.values())})
+        tags_by_note = self._tags_of([row.id for row in rows])
+        self._lock_tags(user_id=user_id, names={tag_name, *also_locking, *_flat(tags_by_note.values())})
         # A note that took the tag after the first read and before the tag was locked: lock it too.
         # Rare, and out of order, so it may deadlock; the database then aborts one side, which retries.
         late = set(self._carrying_locked(user_id=user_id, tag_name=tag_name)) - note_ids
         if late:
             rows += self._lock_notes(late)
-            tag_names_by_note = self._tag_names([row.id for row in rows])
-            self._lock_tags(user_id=user_id, names=set(_flat(tag_names_by_note.values())))
-        return [note_from_row(row, tag_names_by_note[row.id]) for row in rows]
+            tags_by_note = self._tags_of([row.id for row in rows])
+            self._lock_tags(user_id=user_id, names=set(_flat(tags_by_note.values())))
+        self._locked_tag_ids.update(tags_by_note)
+        return [note_from_row(row, list(tags_by_note[row.id])) for row in rows]
 
     def _lock_notes(self, note_ids: Collection[str]) -> list[Row[Any]]:
         """Lock the notes by primary key, in id order (one order for every writer of several notes)."""
@@ -367,33 +405,35 @@ class SqlAlchemyNoteRepository(NoteRepository):
         return list(carrying.scalars())
 
     def get_for_update(self, note_id: str) -> Note | None:
-        row = self._session.execute(select(*NOTE_COLUMNS).where(notes.c.id == note_id).with_for_update()).first()
-        return None if row is None else self._with_tags([row])[0]
+        row = self._session.execute(NOTE_FOR_UPDATE, {"note_id": note_id}).first()
+        if row is None:
+            return None
+        tag_ids = self._tags_of([note_id])[note_id]
+        self._locked_tag_ids[note_id] = tag_ids
+        return note_from_row(row, list(tag_ids))
 
     def update(self, note: Note, *, expected_version: int) -> bool:
-        result: CursorResult[Any] = self._session.execute(  # type: ignore[assignment]
-            update(notes).where(notes.c.id == note.id, notes.c.version == expected_version).values(note_values(note))
-        )
+        parameters = {"b_note_id": note.id, "b_version": expected_version, **note_values(note)}
+        result: CursorResult[Any] = self._session.execute(UPDATE_NOTE, parameters)  # type: ignore[assignment]
         if result.rowcount != 1:
             return False
-        previous = self._tag_names([note.id])[note.id]
-        if previous != note.tags:
+        previous = self._locked_tag_ids.get(note.id)
+        if previous is None:  # not locked here: read them, under the row lock the UPDATE took
+            previous = self._tags_of([note.id])[note.id]
+        if list(previous) != note.tags:
             # Old and new tags are locked together, so a tag dropped here is held until it is removed.
-            tag_ids = self._lock_tags(user_id=note.user_id, names={*previous, *note.tags})
-            # By full primary key, not by note_id alone: exact-match deletes take no gap locks.
-            self._session.execute(
-                delete(note_tags).where(
-                    note_tags.c.note_id == note.id, note_tags.c.tag_id.in_([tag_ids[name] for name in previous])
-                )
-            )
+            tag_ids = self._lock_tags(user_id=note.user_id, names={*previous, *note.tags}, known=previous)
+            if previous:
+                self._session.execute(UNLINK_TAGS, {"note_id": note.id, "tag_ids": list(previous.values())})
             self._link(note, tag_ids)
+            self._locked_tag_ids[note.id] = {name: tag_ids[name] for name in note.tags}
         return True
 
     def delete(self, note: Note) -> None:
         if note.tags:
             self._lock_tags(user_id=note.user_id, names=note.tags)
         # ON DELETE CASCADE takes the note's tag links with it.
-        self._session.execute(delete(notes).where(notes.c.id == note.id))
+        self._session.execute(DELETE_NOTE, {"note_id": note.id})
 
     def page_for_user(self, *, user_id: str, page: PageRequest, search: NoteSearch = EVERY_NOTE) -> Page[Note]:
         if search.impossible:
@@ -451,31 +491,24 @@ class SqlAlchemyNoteRepository(NoteRepository):
         items = [note_from_row(row, tag_names(row.tag_list)) for row in rows]
         return Page(items=items, total_count=total_count, page=page.page)
 
-    def _with_tags(self, rows: Sequence[Row[Any]]) -> list[Note]:
-        """Entities for ``rows``, with the tags of all of them read in one statement."""
-        if not rows:
-            return []
-        names = self._tag_names([row.id for row in rows])
-        return [note_from_row(row, names[row.id]) for row in rows]
-
     def _tag_names(self, note_ids: Sequence[str]) -> dict[str, list[str]]:
         """The tag names of each note, in the note's order: one statement for any number of notes."""
-        names: dict[str, list[str]] = defaultdict(list)
-        links = self._session.execute(
-            select(note_tags.c.note_id, tags.c.name)
-            .join(tags, tags.c.id == note_tags.c.tag_id)
-            .where(note_tags.c.note_id.in_(note_ids))
-            .order_by(note_tags.c.note_id, note_tags.c.position)
-        )
-        for note_id, name in links:
-            names[note_id].append(name)
-        return names
+        return defaultdict(list, {note_id: list(tag_ids) for note_id, tag_ids in self._tags_of(note_ids).items()})
+
+    def _tags_of(self, note_ids: Sequence[str]) -> dict[str, dict[str, str]]:
+        """The tags of each note as ``{name: id}`` in the note's order (a note without any: ``{}``)."""
+        found: dict[str, dict[str, str]] = {note_id: {} for note_id in note_ids}
+        for note_id, name, tag_id in self._session.execute(TAGS_OF_NOTES, {"note_ids": list(note_ids)}):
+            found[note_id][name] = tag_id
+        return found
 
     def _link(self, note: Note, tag_ids: dict[str, str]) -> None:
         if note.tags:
-            self._session.execute(insert(note_tags), note_tag_links(note, tag_ids))
+            self._session.execute(INSERT_LINKS, note_tag_links(note, tag_ids))
 
-    def _lock_tags(self, *, user_id: str, names: Collection[str]) -> dict[str, str]:
+    def _lock_tags(
+        self, *, user_id: str, names: Collection[str], known: Mapping[str, str] | None = None
+    ) -> dict[str, str]:
         """Lock the user's tags called ``names``, creating the missing ones; their ids by name.
 
         Every write takes its tag locks here, all at once and in name order,
@@ -483,15 +516,18 @@ class SqlAlchemyNoteRepository(NoteRepository):
         instead of deadlocking. The upsert locks an existing row (waiting for
         one being written or removed) and inserts a missing one; the read
         after it is a locking read, which sees the latest committed rows.
+        ``known``: ids already read under a lock that keeps them (the locked
+        note's own tags); only the other names are read back, and if there
+        are none, nothing is.
         """
+        known = known or {}
         rows = [{"id": self._ids.new_id(), "user_id": user_id, "name": name} for name in sorted(names)]
         self._session.execute(_upsert_tags(self._session), rows)
-        found = self._session.execute(
-            select(tags.c.name, tags.c.id)
-            .where(tags.c.user_id == user_id, tags.c.name.in_(list(names)))
-            .with_for_update(read=True)
-        )
-        return dict(found.all())  # (name, id) rows
+        unknown = [name for name in names if name not in known]
+        if not unknown:
+            return {name: known[name] for name in names}
+        found = self._session.execute(TAG_IDS_LOCKED, {"user_id": user_id, "names": unknown})
+        return {**{name: known[name] for name in names if name in known}, **dict(found.all())}  # (name, id) rows
 
 
 class SqlAlchemyReviewScheduleRepository(ReviewScheduleRepository):
@@ -499,20 +535,20 @@ class SqlAlchemyReviewScheduleRepository(ReviewScheduleRepository):
         self._session = session
 
     def add(self, schedule: ReviewSchedule) -> None:
-        self._session.execute(insert(schedules).values(schedule_values(schedule)))
+        self._session.execute(INSERT_SCHEDULES, schedule_values(schedule))
 
     def add_many(self, schedules_to_add: Sequence[ReviewSchedule]) -> None:
         for batch in _batches(schedules_to_add, INSERT_BATCH):
-            self._session.execute(insert(schedules), [schedule_values(schedule) for schedule in batch])
+            self._session.execute(INSERT_SCHEDULES, [schedule_values(schedule) for schedule in batch])
 
     def get_for_update(self, note_id: str) -> ReviewSchedule | None:
-        row = self._session.execute(select(schedules).where(schedules.c.note_id == note_id).with_for_update()).first()
+        row = self._session.execute(SCHEDULE_FOR_UPDATE, {"note_id": note_id}).first()
         return None if row is None else schedule_from_row(row)
 
     def save(self, schedule: ReviewSchedule) -> None:
         values = schedule_values(schedule)
         del values["note_id"]
-        self._session.execute(update(schedules).where(schedules.c.note_id == schedule.note_id).values(values))
+        self._session.execute(UPDATE_SCHEDULE, {"b_note_id": schedule.note_id, **values})
 
     def due_for_user(self, *, user_id: str, now: datetime, limit: int) -> Sequence[DueNote]:
         rows = self._session.execute(DUE_FOR_USER, {"user_id": user_id, "now": now, "limit": limit})
@@ -564,21 +600,8 @@ class SqlAlchemyTagRepository(TagRepository):
         return by_name(tag_from_row(name, count) for name, count in rows)
 
     def remove_unused(self, *, user_id: str, names: Collection[str]) -> None:
-        if not names:
-            return
-        # One statement. The writer that unlinked these tags holds their locks
-        # (see _lock_tags), so nobody can link them meanwhile; and in MySQL the
-        # subquery of a DELETE is a locking read of the latest committed links,
-        # never of an older snapshot, so a tag still in use is never removed.
-        self._session.execute(
-            delete(tags)
-            .where(
-                tags.c.user_id == user_id,
-                tags.c.name.in_(list(names)),
-                ~exists().where(note_tags.c.tag_id == tags.c.id),
-            )
-            .execution_options(synchronize_session=False)
-        )
+        if names:
+            self._session.execute(DELETE_UNUSED_TAGS, {"user_id": user_id, "names": list(names)})
 
 
 class SqlAlchemyNoteImportRepository(NoteImportRepository):
@@ -618,7 +641,7 @@ def _digest(source_id: str) -> str:
     return hashlib.sha256(source_id.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def _flat(lists: Collection[list[str]]) -> list[str]:
+def _flat(lists: Iterable[Iterable[str]]) -> list[str]:
     return [name for names in lists for name in names]
 
 
