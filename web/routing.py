@@ -73,6 +73,10 @@ class InRouteThread(Generic[T]):
         return InRouteThread(lambda: step(self.compute()))
 
 
+Deferred = T | InRouteThread[T]
+"""A dependency's value, or (under ``ThreadedRoute``) its computation in the route's worker thread."""
+
+
 # The values this request's dependencies deferred, in the order they were made (``ThreadedRoute``).
 _pending: ContextVar[list[InRouteThread[Any]] | None] = ContextVar("in_route_thread_pending", default=None)
 # How this request runs an ``@on_event_loop`` route: the app's ``run_on_loop``, or None (a worker thread).

@@ -11,7 +11,7 @@ which answer a valid personal access token with 403 ``This needs a login token``
 """
 
 import functools
-from typing import Annotated, TypeVar
+from typing import Annotated
 
 from dependency_injector.wiring import inject
 from fastapi import Depends
@@ -24,11 +24,7 @@ from user.application.user_service import UserService
 from user.domain.errors import InvalidToken
 from user.domain.user import User
 from web.injection import Provided
-from web.routing import InRouteThread, in_route_thread, then
-
-T = TypeVar("T")
-Deferred = T | InRouteThread[T]
-"""A dependency's value, or (under ``ThreadedRoute``) its computation in the route's worker thread."""
+from web.routing import Deferred, in_route_thread, then
 
 # Both read the same ``Authorization: Bearer`` header; two schemes so that Swagger UI offers the OAuth2
 # password form (login tokens) and a field to paste a personal access token into.
