@@ -154,9 +154,9 @@ class OutboxService:
     def _start_attempt(self, outbox_id: str, claim: str) -> OutboxEmail | DeliveryOutcome:
         now = self._clock.now()
         with self._uow as uow:
-            email = self._lock_to_claim(uow, outbox_id, claim=claim, now=now)
-            if isinstance(email, DeliveryOutcome):
-                return email
+            email = uow.outbox.get_for_update(outbox_id) or self._once_free_if_ours(uow, outbox_id, claim, now)
+            if email is None:
+                return DeliveryOutcome.MISSING
             if email.is_sent:
                 return DeliveryOutcome.ALREADY_SENT
             if not email.may_be_claimed_by(claim, now):
@@ -167,24 +167,14 @@ class OutboxService:
         return email
 
     @staticmethod
-    def _lock_to_claim(
-        uow: MailUnitOfWork, outbox_id: str, *, claim: str, now: datetime
-    ) -> OutboxEmail | DeliveryOutcome:
-        """The email, locked; or why not: absent, or locked this instant by a sender whose it is."""
-        email = uow.outbox.get_for_update(outbox_id)
-        if email is not None:
-            return email
+    def _once_free_if_ours(uow: MailUnitOfWork, outbox_id: str, claim: str, now: datetime) -> OutboxEmail | None:
+        """An email absent or locked this instant: as read, unlocked, unless ``claim`` may take it (then
+        the checks turn it away); if it may, locked, once the short transaction holding it (another
+        digest planner's duplicate-key check, say) ends, rather than left to the relay's next pass."""
         current = uow.outbox.get(outbox_id)
-        if current is None:
-            return DeliveryOutcome.MISSING
-        if current.is_sent:
-            return DeliveryOutcome.ALREADY_SENT
-        if not current.may_be_claimed_by(claim, now):
-            return DeliveryOutcome.CLAIMED_ELSEWHERE
-        # Ours to take, and held for a moment by a short transaction (another digest planner's
-        # duplicate-key check on it, say): wait for it rather than leave the email to the relay's
-        # next pass; the caller checks the claim again, under the lock.
-        return uow.outbox.get_for_update(outbox_id, skip_locked=False) or DeliveryOutcome.MISSING
+        if current is None or not current.may_be_claimed_by(claim, now):
+            return current
+        return uow.outbox.get_for_update(outbox_id, skip_locked=False)
 
     def _record_failure(self, email: OutboxEmail, *, claim: str, error: Exception) -> DeliveryOutcome:
         known = isinstance(error, EmailDeliveryFailed)

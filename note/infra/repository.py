@@ -493,7 +493,7 @@ class SqlAlchemyNoteRepository(NoteRepository):
 
     def _tag_names(self, note_ids: Sequence[str]) -> dict[str, list[str]]:
         """The tag names of each note, in the note's order: one statement for any number of notes."""
-        return defaultdict(list, {note_id: list(tag_ids) for note_id, tag_ids in self._tags_of(note_ids).items()})
+        return {note_id: list(tag_ids) for note_id, tag_ids in self._tags_of(note_ids).items()}
 
     def _tags_of(self, note_ids: Sequence[str]) -> dict[str, dict[str, str]]:
         """The tags of each note as ``{name: id}`` in the note's order (a note without any: ``{}``)."""
@@ -520,14 +520,14 @@ class SqlAlchemyNoteRepository(NoteRepository):
         note's own tags); only the other names are read back, and if there
         are none, nothing is.
         """
-        known = known or {}
         rows = [{"id": self._ids.new_id(), "user_id": user_id, "name": name} for name in sorted(names)]
         self._session.execute(_upsert_tags(self._session), rows)
-        unknown = [name for name in names if name not in known]
-        if not unknown:
-            return {name: known[name] for name in names}
-        found = self._session.execute(TAG_IDS_LOCKED, {"user_id": user_id, "names": unknown})
-        return {**{name: known[name] for name in names if name in known}, **dict(found.all())}  # (name, id) rows
+        known = known or {}
+        ids = {name: known[name] for name in names if name in known}
+        unknown = [name for name in names if name not in ids]
+        if unknown:
+            ids.update(self._session.execute(TAG_IDS_LOCKED, {"user_id": user_id, "names": unknown}).all())
+        return ids
 
 
 class SqlAlchemyReviewScheduleRepository(ReviewScheduleRepository):

@@ -83,6 +83,22 @@ def database(request: pytest.FixtureRequest, engines: dict[str, Engine]) -> Iter
 made: list[str] = []
 
 
+def delivering_here(
+    database: sessionmaker[Session], sender: FakeEmailSender, *, retention: timedelta = timedelta(days=30)
+) -> OutboxService:
+    """An outbox service on ``database`` that delivers in this process (no broker) to ``sender``."""
+    return OutboxService(
+        uow=SqlAlchemyMailUnitOfWork(database),
+        sender=sender,
+        renderer=FakeEmailRenderer(),
+        publisher=None,
+        clock=SystemClock(),
+        ids=UlidIdGenerator(),
+        policy=POLICY,
+        retention=retention,
+    )
+
+
 def pending(*, due: datetime = LONG_AGO, name: str = "Dexter") -> OutboxEmail:
     email_id = UlidIdGenerator().new_id()
     made.append(email_id)
@@ -266,18 +282,7 @@ def test_several_relays_at_once_send_each_email_exactly_once(database: sessionma
             uow.outbox.add(email)
         uow.commit()
     sender = FakeEmailSender()
-    relays = [
-        OutboxService(
-            uow=SqlAlchemyMailUnitOfWork(database),
-            sender=sender,
-            renderer=FakeEmailRenderer(),
-            publisher=None,
-            clock=SystemClock(),
-            ids=UlidIdGenerator(),
-            policy=POLICY,
-        )
-        for _ in range(4)
-    ]
+    relays = [delivering_here(database, sender) for _ in range(4)]
     mine = {email.recipient for email in emails}
 
     def run(relay: OutboxService) -> None:
@@ -303,16 +308,7 @@ def test_the_relay_prunes_sent_emails_past_the_retention_in_batches(database: se
         for email in (*old, fresh):
             uow.outbox.add(email)
         uow.commit()
-    service = OutboxService(
-        uow=SqlAlchemyMailUnitOfWork(database),
-        sender=FakeEmailSender(),
-        renderer=FakeEmailRenderer(),
-        publisher=None,
-        clock=SystemClock(),
-        ids=UlidIdGenerator(),
-        policy=POLICY,
-        retention=timedelta(days=30),
-    )
+    service = delivering_here(database, FakeEmailSender(), retention=timedelta(days=30))
 
     assert service.prune(batch_size=2) == 5  # three batches: 2, 2, 1
 
@@ -331,15 +327,7 @@ def test_a_delivery_handed_its_email_waits_out_a_moment_s_lock_on_it(database: s
         uow.outbox.add(email)
         uow.commit()
     sender = FakeEmailSender()
-    service = OutboxService(
-        uow=SqlAlchemyMailUnitOfWork(database),
-        sender=sender,
-        renderer=FakeEmailRenderer(),
-        publisher=None,
-        clock=SystemClock(),
-        ids=UlidIdGenerator(),
-        policy=POLICY,
-    )
+    service = delivering_here(database, sender)
 
     with SqlAlchemyMailUnitOfWork(database) as holder, ThreadPoolExecutor(max_workers=1) as pool:
         assert holder.outbox.get_for_update(email.id, skip_locked=False) is not None
