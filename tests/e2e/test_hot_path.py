@@ -11,6 +11,7 @@ loop's greenlets are counted, where the request reaches the database: the
 app's email relay and digest threads are left out.
 """
 
+import gc
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -196,3 +197,16 @@ def test_what_a_request_costs(metered: tuple[TestClient, Meter], database_url: s
         units = UNITS_OF_WORK[name]
         expected = Cost(hops=1, checkouts=units, statements=expected.statements + units, round_trips=0)
     assert cost == expected, f"{cost} != {expected}"
+
+
+def test_a_started_service_leaves_its_startup_heap_out_of_the_garbage_collector_s_walks(
+    database_url: str, app: FastAPI
+) -> None:
+    """The objects built at start are frozen (main._freeze_startup_heap): a full collection under load
+    walks only what was made since, a few milliseconds instead of a stop of the loop of about 80 ms."""
+    with app_client(database_url, restore=app, **QUIET) as client:
+        client.get("/health")
+        frozen = gc.get_freeze_count()
+        assert frozen > 10_000  # the modules, the app, its routes and schemas
+        gc.collect()
+        assert gc.get_freeze_count() == frozen  # a collection leaves them where they are
