@@ -12,6 +12,7 @@ same code on both. SQLite has the threads' engine only (``aiosqlite`` would
 be a thread a connection anyway).
 """
 
+import asyncio
 import contextlib
 import logging
 import os
@@ -49,6 +50,9 @@ FAIL_FAST_SECONDS = 1.0
 # was then, so a write that waited for another writer's lock would read that writer's note from before
 # it (its old tags, its old share link) and undo part of its change. Set once a connection.
 LOOP_ISOLATION_LEVEL = "READ COMMITTED"
+# How many requests a process runs on the loop engine at once (LoopRunner); the others wait their turn in
+# the order they came. Enough to keep two cores and the database busy, and well within the pool.
+LOOP_CONCURRENCY = 8
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 # What this service creates on disk (DATA_DIR, the SQLite file, the JWT key): the owner's alone.
 PRIVATE_DIRECTORY = 0o700
@@ -254,13 +258,21 @@ class LoopRunner:
     of work that commits ends it, and the next begins another. Sound here, and not on the threaded
     path: a route run on the loop never hashes a password or waits for anything but the database
     between its units of work, so the connection is never held idle, and it is never SQLite.
+
+    At most ``concurrency`` works run at once; the next ones wait, first come first served. Without
+    that limit every request in flight interleaves its statements with all the others', so under
+    load a request's turn on the loop comes after every other request's at each of its statements:
+    the bare ``asyncmy`` bound of ``bench/bounds.py`` had its 99th percentile at 55-60 ms without one
+    and at 13-18 ms with one (16 connections, 2026-12-04, docs/benchmarks.md "The tail").
     """
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, *, concurrency: int = LOOP_CONCURRENCY) -> None:
         self._engine = engine.sync_engine
+        self._turns = asyncio.Semaphore(concurrency)
 
     async def __call__(self, work: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        return await greenlet_spawn(self._with_one_connection, work, args, kwargs)
+        async with self._turns:
+            return await greenlet_spawn(self._with_one_connection, work, args, kwargs)
 
     def _with_one_connection(self, work: Callable[..., T], args: tuple[Any, ...], kwargs: dict[str, Any]) -> T:
         request = _RequestConnection(self._engine)

@@ -78,3 +78,39 @@ def test_one_request_one_connection_a_commit_kept_a_failed_write_undone(mariadb_
     assert len(checkouts) == 1  # three units of work, one connection
     assert still_open_after_the_read  # the read's transaction was left to the request's end...
     assert commands == ["COMMIT", "ROLLBACK", "ROLLBACK"]  # ...which rolled it back, once
+
+
+def test_requests_beyond_its_concurrency_wait_their_turn_in_the_order_they_came(mariadb_url: str) -> None:
+    """Six requests at once on a runner of two: never more than two at their statements, and each
+    admitted in its arrival order (not interleaved with all the others, which made the tail)."""
+    engine = build_engine(mariadb_url)
+    sessions = build_session_factory(engine)
+    running: list[int] = []
+    started: list[int] = []
+    most_at_once = 0
+
+    def request(number: int) -> None:
+        nonlocal most_at_once
+        started.append(number)
+        running.append(number)
+        most_at_once = max(most_at_once, len(running))
+        with ProbeUnitOfWork(sessions) as unit_of_work:
+            unit_of_work.session.execute(text("SELECT SLEEP(0.05)"))  # waits on the loop, as a statement does
+        running.remove(number)
+
+    async def run() -> None:
+        runner = LoopRunner(loop_engine, concurrency=2)
+        try:
+            await asyncio.gather(*(runner(request, number) for number in range(6)))
+        finally:
+            await loop_engine.dispose()
+
+    loop_engine = build_loop_engine(mariadb_url)
+    assert loop_engine is not None
+    try:
+        asyncio.run(run())
+    finally:
+        engine.dispose()
+
+    assert most_at_once == 2
+    assert started == [0, 1, 2, 3, 4, 5]
