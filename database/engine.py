@@ -261,9 +261,10 @@ class LoopRunner:
 
     At most ``concurrency`` works run at once; the next ones wait, first come first served. Without
     that limit every request in flight interleaves its statements with all the others', so under
-    load a request's turn on the loop comes after every other request's at each of its statements:
-    the bare ``asyncmy`` bound of ``bench/bounds.py`` had its 99th percentile at 55-60 ms without one
-    and at 13-18 ms with one (16 connections, 2026-12-04, docs/benchmarks.md "The tail").
+    load a request's turn on the loop comes after every other request's at each of its statements,
+    and the slowest wait longest: with 64 clients, ``get_note`` and ``list_notes`` had their 99th
+    percentile at 250-770 ms without it and at 220-300 ms with it, at the same throughput
+    (docs/benchmarks.md, "The tail").
     """
 
     def __init__(self, engine: AsyncEngine, *, concurrency: int = LOOP_CONCURRENCY) -> None:
