@@ -263,7 +263,7 @@ class LoopRunner:
     that limit every request in flight interleaves its statements with all the others', so under
     load a request's turn on the loop comes after every other request's at each of its statements,
     and the slowest wait longest: with 64 clients, ``get_note`` and ``list_notes`` had their 99th
-    percentile at 250-770 ms without it and at 220-300 ms with it, at the same throughput
+    percentile at 250-770 ms without it and at 170-300 ms with it, at the same throughput
     (docs/benchmarks.md, "The tail").
     """
 
