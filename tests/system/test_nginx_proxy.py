@@ -155,6 +155,23 @@ def test_without_an_id_nginx_names_the_request_and_the_log_agrees(http: httpx.Cl
     assert line["client"] == f"{CLIENT_ADDRESS}:0"
 
 
+def test_through_nginx_a_head_over_its_bounds_is_refused_before_it_reaches_the_service(
+    http: httpx.Client, service: LiveServer
+) -> None:
+    """The site file bounds a head as ``python main.py`` bounds its own, for ``uvicorn --workers``, which
+    cannot (docs/security-hardening.md): a header line or a request line over 8 KiB stops at nginx."""
+    long_header, long_line, after = (f"nginx-{uuid.uuid4().hex}" for _ in range(3))
+
+    header_refused = http.get("/health", headers={"X-Padding": "a" * 9 * 1024, "X-Request-ID": long_header})
+    line_refused = http.get("/health", params={"pad": "b" * 9 * 1024}, headers={"X-Request-ID": long_line})
+    served = http.get("/health", headers={"X-Padding": "a" * 4 * 1024, "X-Request-ID": after})
+
+    assert (header_refused.status_code, line_refused.status_code, served.status_code) == (400, 414, 200)
+    service.request_lines(after)  # the service has logged what came after them...
+    logged = {record.get("request_id") for record in service.records()}
+    assert not {long_header, long_line} & logged  # ...and never saw either
+
+
 def test_through_nginx_a_large_note_is_gzip_with_a_strong_etag(http: httpx.Client) -> None:
     email = unique_email("nginx")
     assert http.post("/users", json={"name": "Nina", "email": email, "password": PASSWORD}).status_code == 201
