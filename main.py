@@ -151,7 +151,7 @@ def _freeze_startup_heap() -> None:
     """Once a process, what its start built (the modules, the app and its routes, the schemas, the
     statement caches: most of the heap) is moved where the garbage collector no longer walks it.
 
-    Otherwise each full collection walks all of it with the event loop stopped: about 80 ms, every few
+    Otherwise each full collection walks all of it with the event loop stopped: 80-100 ms, every few
     seconds under load, which was the 99th percentile of every scenario (docs/benchmarks.md, "The
     tail"); now 4-7 ms. Garbage is collected first, so none of it is kept for good.
     """
