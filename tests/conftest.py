@@ -15,6 +15,7 @@ from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+import main
 from database.engine import build_engine, build_session_factory
 from main import create_app
 from tests.support import log_audit
@@ -40,6 +41,20 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 def pytest_runtest_logfinish(nodeid: str, location: tuple[str, int | None, str]) -> None:
     log_audit.flush()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _startup_heap_left_to_the_collector() -> Iterator[None]:
+    """The apps these tests start in this process do not freeze their heap (main._freeze_startup_heap).
+
+    A served process freezes once what its start built, then serves; here the first app's start would
+    freeze that test's objects for good and every later test would run beside them: the suite took a
+    fifth longer. Processes the tests serve (tests/system) freeze as a user's do; one test here calls
+    the real function.
+    """
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(main, "_freeze_startup_heap", lambda: None)
+        yield
 
 
 @pytest.fixture(scope="session")
