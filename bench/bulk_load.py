@@ -95,7 +95,9 @@ def bulk_load(
                     if name not in tag_ids:
                         tag_ids[name] = _ulid_at(moment)
                         tag_rows.append({"id": tag_ids[name], "user_id": user_id, "name": name})
-                    link_rows.append({"note_id": note_id, "tag_id": tag_ids[name], "position": position})
+                    link_rows.append(
+                        {"note_id": note_id, "tag_id": tag_ids[name], "position": position, "note_created_at": moment}
+                    )
                 flush()
             if number < sample:
                 sampled.append({"id": user_id, "email": email, "tag": COMMON_TAG, "note_ids": note_ids})

@@ -28,7 +28,9 @@ note_tags = Table(
     Column("tag_id", ulid(), ForeignKey("tags.id", ondelete="CASCADE"), primary_key=True),
     # Where the tag stands in its note's list: notes keep the order their writer gave.
     Column("position", Integer, nullable=False),
-    Index("ix_note_tags_tag_id_note_id", "tag_id", "note_id"),
+    # The note's created_at, which never changes: a tag's notes, newest first, are this index in order.
+    Column("note_created_at", UtcDateTime(), nullable=False),
+    Index("ix_note_tags_tag_id_note_created_at_note_id", "tag_id", "note_created_at", "note_id"),
     **MYSQL_TABLE_OPTIONS,
 )
 

@@ -54,7 +54,8 @@ def note_search_text(note: Note) -> str:
 def note_tag_links(note: Note, tag_ids: Mapping[str, str]) -> list[dict[str, Any]]:
     """``note_tags`` rows for ``note``, given the ids of its user's tags by name."""
     return [
-        {"note_id": note.id, "tag_id": tag_ids[name], "position": position} for position, name in enumerate(note.tags)
+        {"note_id": note.id, "tag_id": tag_ids[name], "position": position, "note_created_at": note.created_at}
+        for position, name in enumerate(note.tags)
     ]
 
 

@@ -137,12 +137,12 @@ def _order(sort: NoteSort) -> tuple[UnaryExpression[Any], UnaryExpression[Any]]:
 
 
 def _page_statement(
-    notes_of_user: Select[Any], count: Select[Any], sort: NoteSort = NoteSort.CREATED_DESC
+    notes_of_user: Select[Any], count: Select[Any], order: Sequence[UnaryExpression[Any]]
 ) -> tuple[Select[Any], Select[Any]]:
-    """A page of ``notes_of_user`` with each note's tags and the total; and the count alone."""
+    """A page of ``notes_of_user`` in ``order`` with each note's tags and the total; and the count alone."""
     page = (
         notes_of_user.add_columns(TAG_LIST, count.scalar_subquery().label("total_count"))
-        .order_by(*_order(sort))
+        .order_by(*order)
         .limit(bindparam("limit"))
         .offset(bindparam("offset"))
     )
@@ -152,8 +152,12 @@ def _page_statement(
 # Built once (parameters: user_id, tag_name, limit, offset): a statement object
 # memoizes its cache key, so each request skips rebuilding and re-keying it.
 MINE = notes.c.user_id == bindparam("user_id")
+# Newest first, like NEWEST_FIRST, in the copy of (created_at, id) each link keeps: the page reads the
+# tag's links in the order of their index and stops at its end, instead of sorting all the tag's notes.
 PAGE_FOR_TAG = _page_statement(
-    _tagged(select(*NOTE_COLUMNS).where(MINE)), _tagged(select(func.count()).select_from(notes).where(MINE))
+    _tagged(select(*NOTE_COLUMNS).where(MINE)),
+    _tagged(select(func.count()).select_from(notes).where(MINE)),
+    (note_tags.c.note_created_at.desc(), note_tags.c.note_id.desc()),
 )
 COUNT_FOR_USER = select(func.count()).select_from(notes).where(MINE)
 MEMO_MONTH, MEMO_DAY, MEMO_YEAR = (extract(part, notes.c.memo_date) for part in ("month", "day", "year"))
@@ -282,7 +286,7 @@ def _listing(shape: _ListingShape) -> tuple[Select[Any], Select[Any]]:
     return _page_statement(
         select(*NOTE_COLUMNS).where(*conditions),
         select(func.count()).select_from(notes).where(*conditions),
-        shape.sort,
+        _order(shape.sort),
     )
 
 

@@ -88,7 +88,10 @@ def test_a_put_that_waited_for_another_writer_replaces_the_tags_that_writer_left
             {"id": tag_c, "user_id": user["id"]},
         )
         other.execute(
-            text("INSERT INTO note_tags (note_id, tag_id, position) VALUES (:id, :tag_id, 0)"),
+            text(
+                "INSERT INTO note_tags (note_id, tag_id, position, note_created_at)"
+                " SELECT id, :tag_id, 0, created_at FROM notes WHERE id = :id"
+            ),
             {"id": note["id"], "tag_id": tag_c},
         )
         put = pool.submit(client.put, f"/notes/{note['id']}", json={"tags": ["d"]}, headers=headers)

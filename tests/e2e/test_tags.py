@@ -176,3 +176,22 @@ def test_renaming_a_tags_case_makes_a_new_tag_and_drops_the_old(client: TestClie
     client.put(f"/notes/{note['id']}", json={"tags": ["Study"]}, headers=headers)
 
     assert tag_counts(client, headers) == [("Study", 1)]
+
+
+def test_a_tag_lists_imported_and_retagged_notes_by_when_they_were_written(client: TestClient) -> None:
+    # Imported notes keep the created_at of their file, whatever order they arrive in; a note whose tags
+    # change keeps its place. The tag's listing is in the same order as the notes' own.
+    _, headers = new_user(client)
+    written = ["2026-01-03T00:00:00Z", "2026-01-01T00:00:00Z", "2026-01-02T00:00:00Z"]
+    body = {"notes": [{"title": at, "content": "c", "memo_date": "20260101", "tags": ["kept"], "created_at": at}
+                      for at in written]}  # fmt: skip
+    assert client.post("/notes/import", json=body, headers=headers).status_code == 200
+    fresh = create_note(client, headers, tags=["kept"])
+    oldest = next(note for note in all_notes(client, headers) if note["title"] == written[1])
+    retagged = client.put(f"/notes/{oldest['id']}", json={"tags": ["new", "kept"]}, headers=headers)
+    assert retagged.status_code == 200, retagged.text
+
+    titles = [note["title"] for note in by_tag(client, headers, tag="kept")["notes"]]
+
+    assert titles == [fresh["title"], *sorted(written, reverse=True)]
+    assert titles == [note["title"] for note in all_notes(client, headers)]

@@ -133,3 +133,51 @@ def test_0006_backfills_the_folded_search_text_of_existing_notes_in_batches(scra
     assert links == 2
     assert folded["01J" + "0" * 23] == "python 0\nstrasse 제너레이터를"
     assert folded[last] == f"python {count - 1}\nstrasse 제너레이터를\nzz\nstudy"
+
+
+def test_0012_gives_every_existing_tag_link_its_note_s_creation_time(scratch_url: str) -> None:
+    config = alembic_config(scratch_url)
+    command.upgrade(config, "0011")
+    engine = create_engine(scratch_url)
+    user = "01J00000000000000000000001"
+    created = {
+        "01J00000000000000000000010": "2026-11-27 09:00:00.000001",
+        "01J00000000000000000000011": "2026-03-01 18:30:00.250000",
+    }
+    tags = ["01JTAG0000000000000000000A", "01JTAG0000000000000000000B"]
+    try:
+        with engine.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO users (id, name, email, email_key, password_hash, role, token_version,"
+                    " created_at, updated_at) VALUES (:id, 'n', 'c@example.com', 'c@example.com', 'x', 'USER', 0,"
+                    " '2026-11-27 09:00:00', '2026-11-27 09:00:00')"
+                ),
+                {"id": user},
+            )
+            connection.execute(
+                text(
+                    "INSERT INTO notes (id, user_id, title, content, memo_date, version, created_at, updated_at,"
+                    " search_text) VALUES (:id, :user, 't', 'c', '2026-11-27', 1, :at, :at, 't')"
+                ),
+                [{"id": note, "user": user, "at": at} for note, at in created.items()],
+            )
+            connection.execute(
+                text("INSERT INTO tags (id, user_id, name) VALUES (:id, :user, :name)"),
+                [{"id": tag, "user": user, "name": name} for tag, name in zip(tags, "ab", strict=True)],
+            )
+            connection.execute(
+                text("INSERT INTO note_tags (note_id, tag_id, position) VALUES (:note, :tag, :position)"),
+                [{"note": note, "tag": tag, "position": position}
+                 for note in created for position, tag in enumerate(tags)],
+            )  # fmt: skip
+
+        command.upgrade(config, "head")
+
+        with engine.connect() as connection:
+            links = connection.execute(text("SELECT note_id, note_created_at FROM note_tags")).all()
+    finally:
+        engine.dispose()
+
+    assert len(links) == 4
+    assert {(note, str(at)) for note, at in links} == {(note, at) for note, at in created.items() for _ in "ab"}
