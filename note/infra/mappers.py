@@ -70,6 +70,13 @@ def tag_names(tag_list: str | None) -> list[str]:
     return [name for _, name in sorted(orjson.loads(tag_list))]
 
 
+def tag_ids_by_name(tag_list: str | None) -> dict[str, str]:
+    """A note's tags as ``{name: id}`` in its order, from the JSON ``[[position, name, id], ...]``."""
+    if not tag_list:
+        return {}
+    return {name: tag_id for _, name, tag_id in sorted(orjson.loads(tag_list))}
+
+
 def schedule_from_row(row: Row[Any]) -> ReviewSchedule:
     """From a Core row carrying the ``review_schedules`` columns (``note_id`` may be absent: ``id`` of the note)."""
     mapping = row._mapping

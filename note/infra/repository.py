@@ -85,6 +85,7 @@ from note.infra.mappers import (
     share_row_values,
     shared_note_from_row,
     tag_from_row,
+    tag_ids_by_name,
     tag_names,
 )
 from note.infra.share_token_cipher import AesGcmShareTokenCipher
@@ -105,11 +106,13 @@ REFRESH_BATCH = 200
 shares = NoteShareRow.__table__
 
 
-def _tag_list() -> Any:
-    """The note's tags as a JSON array of [position, name] pairs, correlated to the outer ``notes``."""
+def _tag_list(*, with_ids: bool = False) -> Any:
+    """The note's tags as a JSON array of [position, name] pairs (with ``with_ids``, [position, name, id]),
+    correlated to the outer ``notes``."""
     link, tag = note_tags.alias("link"), tags.alias("tag")
+    columns = (link.c.position, tag.c.name, tag.c.id) if with_ids else (link.c.position, tag.c.name)
     return (
-        select(json_array_agg(func.json_array(link.c.position, tag.c.name)))
+        select(json_array_agg(func.json_array(*columns)))
         .select_from(link.join(tag, tag.c.id == link.c.tag_id))
         .where(link.c.note_id == notes.c.id)
         .correlate(notes)
@@ -205,7 +208,12 @@ DELETE_NOTE = delete(notes).where(notes.c.id == bindparam("note_id"))  # ON DELE
 SCHEDULE_FOR_UPDATE = select(schedules).where(schedules.c.note_id == bindparam("note_id")).with_for_update()
 UPDATE_SCHEDULE = update(schedules).where(schedules.c.note_id == bindparam("b_note_id"))
 # A note's own row, locked.
-NOTE_FOR_UPDATE = select(*NOTE_COLUMNS).where(notes.c.id == bindparam("note_id")).with_for_update()
+# The note locked, with its tags' ids. A locking read locks the outer rows only: the tags are a plain read,
+# made for the row once it is locked, so under READ COMMITTED they are those of the last writer the lock
+# waited for (tests/e2e/test_notes_concurrency.py), as a read after the lock would see them.
+NOTE_FOR_UPDATE = (
+    select(*NOTE_COLUMNS, _tag_list(with_ids=True)).where(notes.c.id == bindparam("note_id")).with_for_update()
+)
 # The note's row at its expected version (SET: note_values).
 UPDATE_NOTE = update(notes).where(notes.c.id == bindparam("b_note_id"), notes.c.version == bindparam("b_version"))
 # The tags of some notes: (note_id, name, tag_id), each note's in its order.
@@ -220,7 +228,9 @@ UNLINK_TAGS = delete(note_tags).where(
     note_tags.c.note_id == bindparam("note_id"), note_tags.c.tag_id.in_(bindparam("tag_ids", expanding=True))
 )
 _NAMED = and_(tags.c.user_id == bindparam("user_id"), tags.c.name.in_(bindparam("names", expanding=True)))
-# A locking read, after the upsert that locked them: the latest committed rows.
+# The existing ones of some tags, locked for the write (the latest committed rows); then, after the upsert
+# that locked the missing ones, a locking read of their ids.
+TAGS_LOCKED = select(tags.c.name, tags.c.id).where(_NAMED).with_for_update()
 TAG_IDS_LOCKED = select(tags.c.name, tags.c.id).where(_NAMED).with_for_update(read=True)
 # One statement. The writer that unlinked these tags holds their locks (see _lock_tags), so nobody can
 # link them meanwhile; and in MySQL the subquery of a DELETE reads the latest committed links, never an
@@ -412,7 +422,7 @@ class SqlAlchemyNoteRepository(NoteRepository):
         row = self._session.execute(NOTE_FOR_UPDATE, {"note_id": note_id}).first()
         if row is None:
             return None
-        tag_ids = self._tags_of([note_id])[note_id]
+        tag_ids = tag_ids_by_name(row.tag_list)
         self._locked_tag_ids[note_id] = tag_ids
         return note_from_row(row, list(tag_ids))
 
@@ -426,7 +436,7 @@ class SqlAlchemyNoteRepository(NoteRepository):
             previous = self._tags_of([note.id])[note.id]
         if list(previous) != note.tags:
             # Old and new tags are locked together, so a tag dropped here is held until it is removed.
-            tag_ids = self._lock_tags(user_id=note.user_id, names={*previous, *note.tags}, known=previous)
+            tag_ids = self._lock_tags(user_id=note.user_id, names={*previous, *note.tags})
             if previous:
                 self._session.execute(UNLINK_TAGS, {"note_id": note.id, "tag_ids": list(previous.values())})
             self._link(note, tag_ids)
@@ -510,27 +520,25 @@ class SqlAlchemyNoteRepository(NoteRepository):
         if note.tags:
             self._session.execute(INSERT_LINKS, note_tag_links(note, tag_ids))
 
-    def _lock_tags(
-        self, *, user_id: str, names: Collection[str], known: Mapping[str, str] | None = None
-    ) -> dict[str, str]:
+    def _lock_tags(self, *, user_id: str, names: Collection[str]) -> dict[str, str]:
         """Lock the user's tags called ``names``, creating the missing ones; their ids by name.
 
-        Every write takes its tag locks here, all at once and in name order,
-        before it touches any link, so concurrent writers sharing tags queue
-        instead of deadlocking. The upsert locks an existing row (waiting for
-        one being written or removed) and inserts a missing one; the read
-        after it is a locking read, which sees the latest committed rows.
-        ``known``: ids already read under a lock that keeps them (the locked
-        note's own tags); only the other names are read back, and if there
-        are none, nothing is.
+        Every write takes its tag locks here, before it touches any link. First the tags that exist,
+        all at once and in name order, by a locking read: it waits for a row being written or removed
+        and sees the latest committed rows. Most writes name tags their user has already: that one
+        statement is all. Then the missing ones, in name order, by an upsert (another writer may be
+        creating the same name: it waits for that one and locks its row) and a locking read of their
+        ids. A writer creates tags only once it holds all its existing ones, and creates them in name
+        order, so concurrent writers sharing tags queue instead of deadlocking.
         """
-        rows = [{"id": self._ids.new_id(), "user_id": user_id, "name": name} for name in sorted(names)]
-        self._session.execute(_upsert_tags(self._session), rows)
-        known = known or {}
-        ids = {name: known[name] for name in names if name in known}
-        unknown = [name for name in names if name not in ids]
-        if unknown:
-            ids.update(self._session.execute(TAG_IDS_LOCKED, {"user_id": user_id, "names": unknown}).all())
+        if not names:
+            return {}
+        ids: dict[str, str] = dict(self._session.execute(TAGS_LOCKED, {"user_id": user_id, "names": list(names)}).all())
+        missing = sorted(name for name in names if name not in ids)
+        if missing:
+            rows = [{"id": self._ids.new_id(), "user_id": user_id, "name": name} for name in missing]
+            self._session.execute(_upsert_tags(self._session), rows)
+            ids.update(self._session.execute(TAG_IDS_LOCKED, {"user_id": user_id, "names": missing}).all())
         return ids
 
 
