@@ -207,7 +207,6 @@ INSERT_SCHEDULES = insert(schedules)
 DELETE_NOTE = delete(notes).where(notes.c.id == bindparam("note_id"))  # ON DELETE CASCADE: its links too
 SCHEDULE_FOR_UPDATE = select(schedules).where(schedules.c.note_id == bindparam("note_id")).with_for_update()
 UPDATE_SCHEDULE = update(schedules).where(schedules.c.note_id == bindparam("b_note_id"))
-# A note's own row, locked.
 # The note locked, with its tags' ids. A locking read locks the outer rows only: the tags are a plain read,
 # made for the row once it is locked, so under READ COMMITTED they are those of the last writer the lock
 # waited for (tests/e2e/test_notes_concurrency.py), as a read after the lock would see them.
@@ -228,10 +227,9 @@ UNLINK_TAGS = delete(note_tags).where(
     note_tags.c.note_id == bindparam("note_id"), note_tags.c.tag_id.in_(bindparam("tag_ids", expanding=True))
 )
 _NAMED = and_(tags.c.user_id == bindparam("user_id"), tags.c.name.in_(bindparam("names", expanding=True)))
-# The existing ones of some tags, locked for the write (the latest committed rows); then, after the upsert
-# that locked the missing ones, a locking read of their ids.
+# Those of some tags that exist, locked for the write, with their ids: a locking read sees the latest
+# committed rows. Again after the upsert of the missing ones, which locked them already, for their ids.
 TAGS_LOCKED = select(tags.c.name, tags.c.id).where(_NAMED).with_for_update()
-TAG_IDS_LOCKED = select(tags.c.name, tags.c.id).where(_NAMED).with_for_update(read=True)
 # One statement. The writer that unlinked these tags holds their locks (see _lock_tags), so nobody can
 # link them meanwhile; and in MySQL the subquery of a DELETE reads the latest committed links, never an
 # older snapshot, so a tag still in use is never removed.
@@ -533,13 +531,16 @@ class SqlAlchemyNoteRepository(NoteRepository):
         """
         if not names:
             return {}
-        ids: dict[str, str] = dict(self._session.execute(TAGS_LOCKED, {"user_id": user_id, "names": list(names)}).all())
+        ids = self._locked_tag_ids_by_name(user_id, names)
         missing = sorted(name for name in names if name not in ids)
         if missing:
             rows = [{"id": self._ids.new_id(), "user_id": user_id, "name": name} for name in missing]
             self._session.execute(_upsert_tags(self._session), rows)
-            ids.update(self._session.execute(TAG_IDS_LOCKED, {"user_id": user_id, "names": missing}).all())
+            ids.update(self._locked_tag_ids_by_name(user_id, missing))
         return ids
+
+    def _locked_tag_ids_by_name(self, user_id: str, names: Collection[str]) -> dict[str, str]:
+        return dict(self._session.execute(TAGS_LOCKED, {"user_id": user_id, "names": list(names)}).all())
 
 
 class SqlAlchemyReviewScheduleRepository(ReviewScheduleRepository):
